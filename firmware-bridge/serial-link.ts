@@ -1,0 +1,130 @@
+import { EventEmitter } from 'node:events';
+import { SerialPort } from 'serialport';
+import type { Logger } from 'pino';
+
+export type LinkState = 'idle' | 'opening' | 'open' | 'waiting' | 'stopped';
+
+export interface SerialLinkOptions {
+  path: string;
+  baudRate: number;
+  logger: Logger;
+  /** First re-open delay after the port vanished or failed to open; doubles up to `maxRetryMs`. */
+  minRetryMs?: number;
+  maxRetryMs?: number;
+}
+
+interface SerialLinkEvents {
+  data: [Buffer];
+  state: [LinkState, string | undefined];
+}
+
+/**
+ * One serial port that keeps itself open: a reader that disappears (USB unplug, a pty pair torn
+ * down) is re-opened by path with exponential back-off, never through `SerialPort.list()` (it needs
+ * udevadm, which a gateway may lack).
+ */
+export class SerialLink extends EventEmitter<SerialLinkEvents> {
+  private port: SerialPort | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs: number;
+  private currentState: LinkState = 'idle';
+  private lastDetail: string | undefined;
+  private readonly minRetryMs: number;
+  private readonly maxRetryMs: number;
+
+  constructor(private readonly options: SerialLinkOptions) {
+    super();
+    this.minRetryMs = options.minRetryMs ?? 250;
+    this.maxRetryMs = options.maxRetryMs ?? 10_000;
+    this.retryMs = this.minRetryMs;
+  }
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  get state(): LinkState {
+    return this.currentState;
+  }
+
+  get detail(): string | undefined {
+    return this.lastDetail;
+  }
+
+  /** Starts trying to open; resolves after the first attempt, whether or not the port is there. */
+  async start(): Promise<void> {
+    if (this.currentState !== 'idle' && this.currentState !== 'stopped') return;
+    await this.open();
+  }
+
+  async stop(): Promise<void> {
+    this.setState('stopped', undefined);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const port = this.port;
+    this.port = undefined;
+    if (port?.isOpen) {
+      await new Promise<void>((resolve) => port.close(() => resolve()));
+    }
+  }
+
+  /** Writes and waits until the bytes have left the process (drained to the kernel). */
+  async write(bytes: Buffer): Promise<void> {
+    const port = this.port;
+    if (!port || this.currentState !== 'open') throw new Error(`serial port ${this.options.path} is not open`);
+    await new Promise<void>((resolve, reject) => {
+      port.write(bytes, (error) => (error ? reject(error) : undefined));
+      port.drain((error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  private async open(): Promise<void> {
+    this.setState('opening', undefined);
+    const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
+    try {
+      await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      if (this.currentState === 'stopped') return;
+      this.scheduleReopen(`cannot open: ${(error as Error).message}`);
+      return;
+    }
+    if (this.currentState === 'stopped') {
+      port.close();
+      return;
+    }
+    this.port = port;
+    this.retryMs = this.minRetryMs;
+    port.on('data', (chunk: Buffer) => this.emit('data', chunk));
+    port.on('error', (error: Error) => this.options.logger.warn({ err: error, path: this.options.path }, 'serial port error'));
+    port.on('close', (error: (Error & { disconnected?: boolean }) | null) => {
+      if (this.port !== port) return;
+      this.port = undefined;
+      if (this.currentState === 'stopped') return;
+      this.scheduleReopen(error ? `lost: ${error.message}` : 'closed');
+    });
+    this.setState('open', undefined);
+  }
+
+  private scheduleReopen(detail: string): void {
+    this.setState('waiting', detail);
+    clearTimeout(this.retryTimer);
+    const delay = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, this.maxRetryMs);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.currentState === 'stopped') return;
+      void this.open();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private setState(state: LinkState, detail: string | undefined): void {
+    const changed = state !== this.currentState || detail !== this.lastDetail;
+    this.currentState = state;
+    this.lastDetail = detail;
+    if (!changed) return;
+    if (state === 'waiting') this.options.logger.warn({ path: this.options.path, detail }, 'serial port unavailable, will retry');
+    else this.options.logger.info({ path: this.options.path, state }, 'serial port state');
+    this.emit('state', state, detail);
+  }
+}

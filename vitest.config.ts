@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    benchmark: { include: ['test/bench/**/*.bench.ts'] },
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration suites open ptys, loop devices and child processes: two cores, so two forks.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
