@@ -1,0 +1,37 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { Punch } from '../../core/punch.js';
+import type { Store } from '../store/store.js';
+import type { GatewayHealth } from '../health.js';
+import { GatewayHealthSchema } from '../health.js';
+
+export interface GatewayHttpOptions {
+  store: Store;
+  health: () => Promise<GatewayHealth>;
+  logger: Logger;
+}
+
+/** The gateway's local HTTP: health for technicians and monitoring, recent punches for the kiosk. */
+export function buildGatewayHttp(options: GatewayHttpOptions): FastifyInstance {
+  const app = Fastify({ loggerInstance: options.logger.child({ part: 'http' }), disableRequestLogging: true });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  routes.get('/health', { schema: { response: { 200: GatewayHealthSchema } } }, async () => options.health());
+
+  routes.get(
+    '/api/punches',
+    {
+      schema: {
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict(),
+        response: { 200: z.object({ punches: z.array(Punch) }) },
+      },
+    },
+    async (request) => ({ punches: await options.store.outbox.recent(request.query.limit) }),
+  );
+
+  return app;
+}

@@ -1,0 +1,65 @@
+import type { Database } from './database.js';
+
+/**
+ * Schema history of the gateway store, applied in order; `PRAGMA user_version` holds how many
+ * have run. Never edit a released migration: add a new one.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE punches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    credential_key TEXT NOT NULL,
+    employee_id TEXT,
+    at TEXT NOT NULL,
+    local_day TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acked', 'rejected')),
+    reject_reason TEXT,
+    acked_at TEXT
+  );
+  CREATE INDEX punches_by_state ON punches(state, seq);
+  CREATE INDEX punches_by_person_day ON punches(employee_id, local_day, seq);
+  CREATE INDEX punches_by_credential_day ON punches(credential_key, local_day, seq);
+
+  -- Taps that were refused (revoked badges): evidence for HR, never attendance.
+  CREATE TABLE refused_taps (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    reader_id TEXT NOT NULL,
+    credential_key TEXT NOT NULL,
+    employee_id TEXT,
+    reason TEXT NOT NULL
+  );
+
+  CREATE TABLE roster (
+    credential_key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    employee_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'revoked'))
+  );
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];
+
+export async function migrate(db: Database): Promise<number> {
+  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+  const current = row?.user_version ?? 0;
+  if (current > migrations.length) {
+    throw new Error(`the store is at schema version ${current}, newer than this software (${migrations.length}); refusing to touch it`);
+  }
+  for (let version = current; version < migrations.length; version += 1) {
+    await db.transaction(async () => {
+      await db.exec(migrations[version] ?? '');
+      await db.exec(`PRAGMA user_version = ${version + 1}`);
+    });
+  }
+  return migrations.length;
+}

@@ -1,0 +1,29 @@
+import type { Clock } from '../../gateway/clock.js';
+
+/** A clock the test moves by hand: wall time and monotonic time advance together. */
+export class ManualClock implements Clock {
+  private wallMs: number;
+  private monoMs = 1_000_000;
+  isSynced = true;
+
+  constructor(start: string) {
+    this.wallMs = Date.parse(start);
+  }
+
+  now(): Date {
+    return new Date(this.wallMs);
+  }
+
+  monotonicMs(): number {
+    return this.monoMs;
+  }
+
+  synced(): boolean {
+    return this.isSynced;
+  }
+
+  advance(ms: number): void {
+    this.wallMs += ms;
+    this.monoMs += ms;
+  }
+}
