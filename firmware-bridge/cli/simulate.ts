@@ -83,11 +83,12 @@ export async function runSimulate(argv: string[], io: SimulateIo): Promise<numbe
       return 2;
     }
   }
-  let options;
+  let options: ReturnType<typeof readerOptionsFromFlags>;
   let cards: CardRead[];
   try {
     options = readerOptionsFromFlags(values);
-    cards = (values.card ?? []).map((text) => parseSimulatedCard(protocol.data, text, options as NonNullable<typeof options>));
+    const parsedOptions = options;
+    cards = (values.card ?? []).map((text) => parseSimulatedCard(protocol.data, text, parsedOptions));
   } catch (error) {
     io.stderr((error as Error).message);
     return 2;

@@ -100,7 +100,8 @@ function parseAsciiLine(line: string, options: AsciiOptions): LineResult {
 function parseHex(line: string, options: AsciiOptions): LineResult {
   const lengths = options.kind === 'em4100' ? [8, 10] : [8, 14, 20];
   if (!lengths.includes(line.length)) {
-    return { reason: `expected ${lengths.join(' or ')} hex characters for ${options.kind}, got ${line.length}` };
+    const expected = options.kind === 'em4100' ? '8 or 10' : '8, 14 or 20';
+    return { reason: `expected ${expected} hex characters for ${options.kind}, got ${line.length}` };
   }
   const badChar = firstBadChar(line, /[0-9A-Fa-f]/);
   if (badChar) return { reason: `${badChar} is not a hex digit` };

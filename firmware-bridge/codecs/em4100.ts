@@ -1,34 +1,6 @@
 import { em4100Number, type CardRead } from '../../core/credential.js';
 import { MAX_PENDING_BYTES, type DecodeEvent, type StreamDecoder } from '../codec.js';
 
-/**
- * EM4100 (125 kHz) readers that print the tag as 12 ASCII hex characters: 10 of data (a
- * version/customer byte then the 4-byte card number) and 2 of checksum, the XOR of the 5 data
- * bytes.
- *
- * - `stx-etx` (RDM6300): the 12 characters sit between STX (0x02) and ETX (0x03), 14 bytes.
- *   A frame is complete after 13 bytes following its STX; an STX before that cuts it short
- *   (hex digits and ETX are never 0x02, so a new STX always starts a new frame).
- * - `bare` (EM-18): the 12 characters with no delimiters. The decoder keeps a 12-character
- *   window and slides it one character at a time until the checksum holds, so it finds its way
- *   back into step after a dropped or extra byte. Sliding alone cannot be trusted, though: the
- *   XOR check holds for every rotation of a valid frame, so when the same card is read twice
- *   back to back, a window that is out of step by any number of characters passes and names a
- *   card that does not exist. Real modules leave an idle gap between reads (a frame takes
- *   12.5 ms at 9600 baud), so the window also restarts after a silence of `idleGapMs` (default
- *   50 ms), and at any non-hex byte (the CR or LF that some modules append, or noise).
- *
- * Case: real modules print upper-case hex; lower-case is accepted too, because the checksum
- * decides whether the bytes are right and case carries no information. The uid is always
- * reported upper-case.
- *
- * Line ends: CR and LF between frames are ignored in both framings, so a module or converter that
- * adds them is not flagged on every read.
- *
- * The checksum is only 8 bits. In `bare` framing, a read corrupted by an extra character can
- * still pass (about 1 in 256) on a window that starts one character late, so a noisy line can,
- * rarely, produce a read that was never presented; `stx-etx` framing is not exposed to that.
- */
 export type Em4100Framing = 'stx-etx' | 'bare';
 
 const STX = 0x02;
@@ -46,6 +18,36 @@ export interface Em4100DecoderOptions {
   now?: () => number;
 }
 
+/**
+ * EM4100 (125 kHz) readers that print the tag as 12 ASCII hex characters: 10 of data (a
+ * version/customer byte then the 4-byte card number) and 2 of checksum, the XOR of the 5 data
+ * bytes.
+ *
+ * - `stx-etx` (RDM6300): the 12 characters sit between STX (0x02) and ETX (0x03), 14 bytes.
+ *   A frame is complete after 13 bytes following its STX; an STX before that cuts it short
+ *   (hex digits and ETX are never 0x02, so a new STX always starts a new frame).
+ * - `bare` (EM-18): the 12 characters with no delimiters. The decoder keeps a 12-character
+ *   window and slides it one character at a time until the checksum holds, so it finds its way
+ *   back into step after a dropped or extra byte. Sliding alone cannot be trusted, though: the
+ *   XOR check holds for every rotation of a valid frame, so when the same card is read twice
+ *   back to back, a window that is out of step by any number of characters passes and names a
+ *   card that does not exist. Real modules leave an idle gap between reads (a frame takes
+ *   12.5 ms at 9600 baud), so the window also restarts after a silence of `idleGapMs` (default
+ *   50 ms), and at any non-hex byte (the CR or LF that some modules append, or noise). The
+ *   gap is measured between chunks as they reach the decoder, so a stall of the process in the
+ *   middle of a read costs that read (refused as incomplete) rather than shifting the next.
+ *
+ * Case: real modules print upper-case hex; lower-case is accepted too, because the checksum
+ * decides whether the bytes are right and case carries no information. The uid is always
+ * reported upper-case.
+ *
+ * Line ends: CR and LF between frames are ignored in both framings, so a module or converter that
+ * adds them is not flagged on every read.
+ *
+ * The checksum is only 8 bits. In `bare` framing, a read corrupted by an extra character can
+ * still pass (about 1 in 256) on a window that starts one character late, so a noisy line can,
+ * rarely, produce a read that was never presented; `stx-etx` framing is not exposed to that.
+ */
 export class Em4100Decoder implements StreamDecoder {
   private readonly framing: Em4100Framing;
   private readonly idleGapMs: number;

@@ -11,8 +11,9 @@ export type LineResult = { read: CardRead } | { reason: string };
  * The framing shared by readers that print one value per line (Wiegand converters, keyboard-wedge
  * readers). CR, LF and CR LF all end a line, so the decoder needs no option for the terminator and
  * reports a card at the first terminator byte, never waiting for a second one. Empty lines are the
- * second half of a CR LF and are ignored. The lines carry no checksum, so the parser's strictness
- * about length and alphabet is the only defence against line noise.
+ * second half of a CR LF and are ignored. Apart from Wiegand bit strings (parity), the lines carry
+ * no check, so the parser's strictness about length and alphabet is their only defence against
+ * line noise.
  */
 export class LineDecoder implements StreamDecoder {
   private readonly pending = Buffer.alloc(MAX_PENDING_BYTES);

@@ -35,7 +35,7 @@ export const SAM_MODE_NORMAL = 0x01;
 export const RF_CFG_MAX_RETRIES = 0x05;
 /** InListPassiveTarget BrTy 0x00: 106 kbps type A (ISO/IEC 14443 A, MIFARE). */
 export const BRTY_106_TYPE_A = 0x00;
-/** Largest extended frame payload (TFI + PD) a PN532 handles (UM0701: 264 bytes of PD). */
+/** Largest extended frame payload: TFI + 264 bytes of PD (libnfc PN53x_EXTENDED_FRAME__DATA_MAX_LEN). */
 const MAX_EXTENDED_LEN = 265;
 
 const START_CODE = Buffer.from([0x00, 0xff]);
@@ -317,14 +317,14 @@ function body(buf: Buffer, tfiAt: number, len: number): FrameAttempt {
   const bytes = Buffer.from(buf.subarray(0, total));
   let sum = 0;
   for (let i = tfiAt; i <= tfiAt + len; i += 1) sum += buf[i] ?? 0;
-  // The length checksum vouched for the frame's extent, so a refusal from here consumes all of it.
-  if ((sum & 0xff) !== 0) return refuse('data-checksum', 'data checksum mismatch', bytes);
-  if (buf[total - 1] !== 0x00) return refuse('postamble', 'frame without its 00 postamble', bytes);
+  if ((sum & 0xff) !== 0) return refuse('data-checksum', 'data checksum mismatch', buf, tfiAt, total);
+  if (buf[total - 1] !== 0x00) return refuse('postamble', 'frame without its 00 postamble', buf, tfiAt, total);
   const tfi = buf[tfiAt] ?? 0;
   const data = Buffer.from(buf.subarray(tfiAt + 1, tfiAt + len));
   if (tfi === TFI_ERROR && data.length === 0) return { kind: 'item', item: { type: 'error-frame', bytes }, consumed: total };
   if (tfi !== TFI_HOST_TO_CHIP && tfi !== TFI_CHIP_TO_HOST) {
-    return refuse('unknown-tfi', `unknown TFI 0x${tfi.toString(16).toUpperCase().padStart(2, '0')}`, bytes);
+    const name = `0x${tfi.toString(16).toUpperCase().padStart(2, '0')}`;
+    return refuse('unknown-tfi', `unknown TFI ${name}`, buf, tfiAt, total);
   }
   return { kind: 'item', item: { type: 'data', tfi, data, bytes }, consumed: total };
 }
@@ -333,8 +333,15 @@ function reject(fault: Pn532Fault, reason: string, bytes: Buffer): FrameAttempt 
   return { kind: 'reject', fault, reason, bytes: Buffer.from(bytes) };
 }
 
-function refuse(fault: Pn532Fault, reason: string, bytes: Buffer): FrameAttempt {
-  return { kind: 'item', item: { type: 'bad', fault, reason, bytes }, consumed: bytes.length };
+/**
+ * Refuses a frame whose header held. Usually its whole extent is consumed, so its bytes are not
+ * reported twice; but a frame cut short (a dropped byte, a reset chip) claims bytes of the frame
+ * after it, so a start code inside the extent is where scanning resumes.
+ */
+function refuse(fault: Pn532Fault, reason: string, buf: Buffer, tfiAt: number, total: number): FrameAttempt {
+  const next = buf.subarray(0, total - 1).indexOf(START_CODE, tfiAt);
+  const end = next < 0 ? total : buf[next - 1] === 0x00 && next - 1 >= tfiAt ? next - 1 : next;
+  return { kind: 'item', item: { type: 'bad', fault, reason, bytes: Buffer.from(buf.subarray(0, end)) }, consumed: end };
 }
 
 /** A CardRead for a target's UID, in the order the card sent it (the canonical mifare form). */

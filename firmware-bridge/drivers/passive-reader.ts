@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Feedback } from '../../core/feedback.js';
-import { hex, type StreamDecoder } from '../codec.js';
+import { hex, type DecodeEvent, type StreamDecoder } from '../codec.js';
 import type { ReaderDriver, ReaderEvents, ReaderState, ReaderStatus } from '../reader-driver.js';
 import type { ReaderProtocol } from '../reader-protocols.js';
 import { SerialLink, type LinkState } from '../serial-link.js';
@@ -52,7 +52,7 @@ export class PassiveReader extends EventEmitter<ReaderEvents> implements ReaderD
     this.link.on('data', (chunk) => this.onData(chunk));
     this.link.on('state', (state) => {
       // A frame cut by an unplug must not be completed by bytes from after the re-plug.
-      if (state !== 'open') this.options.decoder.end();
+      if (state !== 'open') this.report(this.options.decoder.end());
       this.emit('state', this.status());
     });
   }
@@ -83,7 +83,11 @@ export class PassiveReader extends EventEmitter<ReaderEvents> implements ReaderD
   }
 
   private onData(chunk: Buffer): void {
-    for (const event of this.options.decoder.push(chunk)) {
+    this.report(this.options.decoder.push(chunk));
+  }
+
+  private report(events: DecodeEvent[]): void {
+    for (const event of events) {
       if (event.type === 'card') {
         this.reads += 1;
         this.emit('card', event.read);

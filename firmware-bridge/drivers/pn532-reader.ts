@@ -269,6 +269,10 @@ export class Pn532Reader extends EventEmitter<ReaderEvents> implements ReaderDri
     const name = commandNames[code] ?? `command 0x${code.toString(16)}`;
     let problem = '';
     for (let attempt = 1; attempt <= COMMAND_ATTEMPTS; attempt += 1) {
+      // Commands are strictly one at a time, so anything half-received now is stale: dropping it
+      // keeps a frame that lost bytes from being completed by the next answer's bytes (with an
+      // 8-bit checksum, 1 in 256 such splices would pass as a card with a shifted UID).
+      this.parser.reset();
       session.inbox.length = 0;
       await this.link.write(frame);
       const outcome = await this.exchange(session, code, name);

@@ -47,6 +47,12 @@ const ACTIVATION_ATTEMPT_MS = 10;
 const RETRY_FOREVER = 0xff;
 
 /**
+ * Test hooks for glitches: `corrupt-response` sends the next response with a wrong DCS (line
+ * noise; a NACK gets the good copy), `error-frame` refuses the next command with an error frame.
+ */
+export type Pn532SimulatedFault = 'corrupt-response' | 'error-frame';
+
+/**
  * A PN532 on the far end of a serial line, speaking HSU frames the way the chip does: it must be
  * woken and SAM-configured, ACKs each command before answering it, resends its last answer on a
  * NACK, answers a frame with a bad checksum with an error frame, and takes a host ACK as "abort".
@@ -67,6 +73,7 @@ export class Pn532ChipSimulator extends EventEmitter<SimulatorEvents> implements
   /** An InListPassiveTarget with no card and infinite retries: answered when a card arrives. */
   private waitingForCard = false;
   private lastResponse: Buffer | undefined;
+  private readonly faults: Pn532SimulatedFault[] = [];
   private writes: Promise<void> = Promise.resolve();
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
 
@@ -129,6 +136,15 @@ export class Pn532ChipSimulator extends EventEmitter<SimulatorEvents> implements
     this.emit('note', responsive ? 'chip answering again (reset, asleep)' : 'chip silent');
   }
 
+  /** Queues a glitch for the next command or response (see Pn532SimulatedFault). */
+  failNext(fault: Pn532SimulatedFault): void {
+    this.faults.push(fault);
+  }
+
+  faultsPending(): number {
+    return this.faults.length;
+  }
+
   private receive(chunk: Buffer): void {
     if (!this.responsive) return;
     let bytes = chunk;
@@ -173,6 +189,11 @@ export class Pn532ChipSimulator extends EventEmitter<SimulatorEvents> implements
     // A new command replaces one still in progress, as the chip handles one at a time.
     this.cancelWork();
     this.send(PN532_ACK);
+    if (this.faults[0] === 'error-frame') {
+      this.faults.shift();
+      this.later(ANSWER_DELAY_MS, () => this.send(PN532_ERROR_FRAME));
+      return;
+    }
     const params = data.subarray(1);
     switch (code) {
       case Pn532Command.GetFirmwareVersion: {
@@ -221,6 +242,13 @@ export class Pn532ChipSimulator extends EventEmitter<SimulatorEvents> implements
   private respond(data: readonly number[] | Buffer): void {
     const frame = buildPn532Frame(TFI_CHIP_TO_HOST, Buffer.from(data));
     this.lastResponse = frame;
+    if (this.faults[0] === 'corrupt-response') {
+      this.faults.shift();
+      const garbled = Buffer.from(frame);
+      garbled[garbled.length - 2] = (garbled[garbled.length - 2] ?? 0) ^ 0x5a;
+      this.send(garbled);
+      return;
+    }
     this.send(frame);
   }
 
