@@ -78,6 +78,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
   /** The device has acknowledged a hello request that asked it to forget our old seqs. */
   private sessionConfirmed = false;
   private helloOutstanding = false;
+  private lastHelloRequestAt = 0;
   private livenessTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private reads = 0;
@@ -157,6 +158,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
   }
 
   private beginSession(): void {
+    this.endSession();
     this.session += 1;
     this.parser.reset();
     this.seen.clear();
@@ -195,7 +197,10 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
       this.device = 'ready';
       this.reportState();
     }
-    if (this.firmware === undefined && !this.helloOutstanding) this.requestHello();
+    // Asked again at most once per heartbeat time-out: firmware that NACKs the request must not
+    // turn every heartbeat into a request.
+    const sinceAsked = performance.now() - this.lastHelloRequestAt;
+    if (this.firmware === undefined && !this.helloOutstanding && sinceAsked >= this.heartbeatTimeoutMs) this.requestHello();
   }
 
   private onData(chunk: Buffer): void {
@@ -263,6 +268,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
     const session = this.session;
     const newSession = !this.sessionConfirmed;
     this.helloOutstanding = true;
+    this.lastHelloRequestAt = performance.now();
     void this.sendReliable('hello request', (seq) => ({ type: 'hello-request', seq, newSession })).then((acked) => {
       if (session !== this.session) return;
       this.helloOutstanding = false;

@@ -74,7 +74,8 @@ export class BridgeDeviceSimulator extends EventEmitter<SimulatorEvents> impleme
   private readonly cardReadLifetimeMs: number;
   private readonly parser = new BridgeFrameParser();
   private readonly seenFromGateway = new RecentSeqs();
-  private readonly startedAt = performance.now();
+  /** Uptime counts from boot (start), as on the MCU. */
+  private bootedAt = performance.now();
   private readonly queue: Outgoing[] = [];
   private readonly outstanding = new Map<number, Outgoing>();
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
@@ -104,6 +105,7 @@ export class BridgeDeviceSimulator extends EventEmitter<SimulatorEvents> impleme
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.bootedAt = performance.now();
     this.bootHelloAcked = false;
     this.seenFromGateway.clear();
     this.parser.reset();
@@ -300,7 +302,7 @@ export class BridgeDeviceSimulator extends EventEmitter<SimulatorEvents> impleme
   }
 
   private uptimeMs(): number {
-    return Math.floor(performance.now() - this.startedAt) % 2 ** 32;
+    return Math.floor(performance.now() - this.bootedAt) % 2 ** 32;
   }
 }
 
