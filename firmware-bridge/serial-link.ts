@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { SerialPort } from 'serialport';
+import { SerialPort, SerialPortMock } from 'serialport';
 import type { Logger } from 'pino';
+import { isVirtualPath, useVirtualSerial } from './virtual-serial.js';
 
 export type LinkState = 'idle' | 'opening' | 'open' | 'waiting' | 'stopped';
 
@@ -24,7 +25,7 @@ interface SerialLinkEvents {
  * udevadm, which a gateway may lack).
  */
 export class SerialLink extends EventEmitter<SerialLinkEvents> {
-  private port: SerialPort | undefined;
+  private port: SerialPort | SerialPortMock | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs: number;
   private currentState: LinkState = 'idle';
@@ -80,7 +81,9 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
 
   private async open(): Promise<void> {
     this.setState('opening', undefined);
-    const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
+    const port = isVirtualPath(this.options.path)
+      ? (useVirtualSerial(), new SerialPortMock({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false }))
+      : new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
     try {
       await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
     } catch (error) {

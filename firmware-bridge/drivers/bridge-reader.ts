@@ -152,7 +152,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
       const fitted: Feedback = text ? { kind: feedback.kind, text } : { kind: feedback.kind };
       return await this.sendReliable(`feedback ${feedback.kind}`, (seq) => ({ type: 'feedback', seq, feedback: fitted }));
     } catch (error) {
-      this.logger.error({ reader: this.id, err: error }, 'feedback could not be encoded');
+      this.logger.error({ err: error }, 'feedback could not be encoded');
       return false;
     }
   }
@@ -186,7 +186,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
   private onSilence(): void {
     if (this.device === 'unresponsive') return;
     this.device = 'unresponsive';
-    this.logger.warn({ reader: this.id, silentMs: this.heartbeatTimeoutMs }, 'bridge device stopped answering');
+    this.logger.warn({ silentMs: this.heartbeatTimeoutMs }, 'bridge device stopped answering');
     this.reportState();
   }
 
@@ -222,7 +222,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
         return;
       case 'nack': {
         const entry = this.outstanding.get(message.refusedSeq);
-        this.logger.warn({ reader: this.id, refused: entry?.what, reason: message.reason, seq: message.refusedSeq }, 'device refused a frame');
+        this.logger.warn({ refused: entry?.what, reason: message.reason, seq: message.refusedSeq }, 'device refused a frame');
         entry?.settle(false);
         return;
       }
@@ -235,7 +235,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
         this.send({ type: 'ack', ackSeq: message.seq });
         this.seen.accept(message.seq);
         this.firmware = `${message.firmwareName} ${message.firmwareVersion}`.trim();
-        this.logger.info({ reader: this.id, firmware: this.firmware, boot: message.boot, capabilities: message.capabilities, displayWidth: message.displayWidth }, 'bridge device hello');
+        this.logger.info({ firmware: this.firmware, boot: message.boot, capabilities: message.capabilities, displayWidth: message.displayWidth }, 'bridge device hello');
         this.reportState();
         return;
       case 'card-read':
@@ -247,7 +247,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
       case 'tamper':
         this.send({ type: 'ack', ackSeq: message.seq });
         if (!this.seen.accept(message.seq)) return;
-        this.logger.warn({ reader: this.id, active: message.active }, 'bridge device tamper report');
+        this.logger.warn({ active: message.active }, 'bridge device tamper report');
         this.emit('tamper', { active: message.active });
         return;
       case 'hello-request':
@@ -260,7 +260,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
 
   private refuse(reason: string, bytes: Buffer): void {
     this.badFrames += 1;
-    this.logger.warn({ reader: this.id, reason, bytes: hex(bytes) }, 'bad frame refused');
+    this.logger.warn({ reason, bytes: hex(bytes) }, 'bad frame refused');
     this.emit('badFrame', { reason, bytes });
   }
 
@@ -284,7 +284,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
   private sendReliable(what: string, build: (seq: number) => ReliableBridgeMessage): Promise<boolean> {
     if (this.link.state !== 'open') return Promise.resolve(false);
     if (this.outstanding.size >= BRIDGE_DEFAULTS.sendWindow) {
-      this.logger.warn({ reader: this.id, what }, 'too many unacknowledged frames; not sending');
+      this.logger.warn({ what }, 'too many unacknowledged frames; not sending');
       return Promise.resolve(false);
     }
     const seq = this.takeSeq();
@@ -310,7 +310,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
     const entry = this.outstanding.get(seq);
     if (!entry) return;
     if (entry.retriesLeft === 0) {
-      this.logger.warn({ reader: this.id, what: entry.what, seq, sends: this.maxRetries + 1 }, 'device never acknowledged a frame');
+      this.logger.warn({ what: entry.what, seq, sends: this.maxRetries + 1 }, 'device never acknowledged a frame');
       entry.settle(false);
       return;
     }
@@ -332,7 +332,7 @@ export class BridgeReader extends EventEmitter<ReaderEvents> implements ReaderDr
 
   private write(bytes: Buffer): void {
     this.link.write(bytes).catch((error: unknown) => {
-      this.logger.debug({ reader: this.id, err: error }, 'write to bridge device failed');
+      this.logger.debug({ err: error }, 'write to bridge device failed');
     });
   }
 

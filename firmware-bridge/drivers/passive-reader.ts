@@ -93,7 +93,7 @@ export class PassiveReader extends EventEmitter<ReaderEvents> implements ReaderD
         this.emit('card', event.read);
       } else {
         this.badFrames += 1;
-        this.logger.warn({ reader: this.id, reason: event.reason, bytes: hex(event.bytes) }, 'bad frame refused');
+        this.logger.warn({ reason: event.reason, bytes: hex(event.bytes) }, 'bad frame refused');
         this.emit('badFrame', { reason: event.reason, bytes: event.bytes });
       }
     }

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -15,7 +15,7 @@ export interface GatewayHttpOptions {
 
 /** The gateway's local HTTP: health for technicians and monitoring, recent punches for the kiosk. */
 export function buildGatewayHttp(options: GatewayHttpOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: options.logger.child({ part: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: options.logger.child({ part: 'http' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const routes = app.withTypeProvider<ZodTypeProvider>();

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +30,7 @@ export class PtyPair {
   static async create(dir?: string): Promise<PtyPair> {
     requireCommand('socat', 'socat');
     const base = dir ?? (await mkdtemp(path.join(tmpdir(), 'punchgate-pty-')));
+    await mkdir(base, { recursive: true });
     const pair = new PtyPair(base, path.join(base, 'ttyA'), path.join(base, 'ttyB'), dir === undefined);
     await pair.replug();
     return pair;
