@@ -53,7 +53,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
         logger.info({ entries: rosterFromFile.length, file: config.rosterFile }, 'roster loaded from file');
       }
     }
-    let rosterIndex = new RosterIndex(await store.roster.load());
+    // The config this gateway runs, kept beside the punches it produced (and the base that pushed
+    // configs will replace atomically).
+    await store.setMeta('config.applied', JSON.stringify(config));
+    const rosterIndex = new RosterIndex(await store.roster.load());
     const rosterSource = (await store.getMeta('roster.source')) ?? null;
 
     const tapCounts: Record<TapResult, number> = { accepted: 0, unknown: 0, revoked: 0, duplicate: 0, error: 0 };

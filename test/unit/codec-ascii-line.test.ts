@@ -3,32 +3,11 @@ import { credentialAliases, normalizeCredential, type CardRead } from '../../cor
 import { MAX_PENDING_BYTES, type DecodeEvent, type StreamDecoder } from '../../firmware-bridge/codec.js';
 import { AsciiLineDecoder, encodeAsciiLine } from '../../firmware-bridge/codecs/ascii-line.js';
 import { AsciiOptions } from '../../firmware-bridge/reader-protocols.js';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function decode(decoder: StreamDecoder, ...chunks: (Buffer | string)[]): DecodeEvent[] {
-  const events = chunks.flatMap((chunk) => decoder.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'latin1')));
-  return [...events, ...decoder.end()];
-}
-
-function reads(events: DecodeEvent[]): CardRead[] {
-  return events.map((event) => {
-    if (event.type !== 'card') throw new Error(`expected only cards, got bad frame: ${event.reason}`);
-    return event.read;
-  });
-}
+import { prng } from '../support/prng.js';
+import { decodeAll, cardsOnly } from '../support/decode.js';
 
 const ascii = (input: Partial<AsciiOptions>): AsciiOptions => AsciiOptions.parse(input);
-const decodeLine = (options: Partial<AsciiOptions>, line: string) => decode(new AsciiLineDecoder(ascii(options)), `${line}\r\n`);
+const decodeLine = (options: Partial<AsciiOptions>, line: string) => decodeAll(new AsciiLineDecoder(ascii(options)), `${line}\r\n`);
 
 // The EM4100 worked example, card number 0xE3086CED printed as 3808980205.
 const emLow32 = 0xe3086ced;
@@ -36,15 +15,15 @@ const emLow24 = emLow32 & 0xffffff;
 
 describe('AsciiLineDecoder, EM4100 card in every printed form', () => {
   it('hex: 10 characters keep the version byte, 8 characters are the card number', () => {
-    expect(reads(decodeLine({ format: 'hex' }, '62E3086CED'))).toEqual([{ kind: 'em4100', uid: '62E3086CED', number: '3808980205' }]);
-    expect(reads(decodeLine({ format: 'hex' }, '62e3086ced'))).toEqual([{ kind: 'em4100', uid: '62E3086CED', number: '3808980205' }]);
-    expect(reads(decodeLine({ format: 'hex' }, 'E3086CED'))).toEqual([{ kind: 'em4100', uid: 'E3086CED', number: '3808980205' }]);
+    expect(cardsOnly(decodeLine({ format: 'hex' }, '62E3086CED'))).toEqual([{ kind: 'em4100', uid: '62E3086CED', number: '3808980205' }]);
+    expect(cardsOnly(decodeLine({ format: 'hex' }, '62e3086ced'))).toEqual([{ kind: 'em4100', uid: '62E3086CED', number: '3808980205' }]);
+    expect(cardsOnly(decodeLine({ format: 'hex' }, 'E3086CED'))).toEqual([{ kind: 'em4100', uid: 'E3086CED', number: '3808980205' }]);
   });
 
   it('dec32: the 10 digits are the low 32 bits and the printed number', () => {
     const line = emLow32.toString().padStart(10, '0');
     expect(line).toBe('3808980205');
-    expect(reads(decodeLine({ format: 'dec32' }, line))).toEqual([{ kind: 'em4100', uid: 'E3086CED', number: '3808980205' }]);
+    expect(cardsOnly(decodeLine({ format: 'dec32' }, line))).toEqual([{ kind: 'em4100', uid: 'E3086CED', number: '3808980205' }]);
   });
 
   it('dec24 and fc-card: the low 24 bits as Wiegand-26 facility (high 8) and card (low 16)', () => {
@@ -52,17 +31,17 @@ describe('AsciiLineDecoder, EM4100 card in every printed form', () => {
     const card = emLow24 & 0xffff;
     expect([facility, card]).toEqual([8, 27885]);
     const expected = [{ kind: 'wiegand26', uid: '086CED', facility, card }];
-    expect(reads(decodeLine({ format: 'dec24' }, emLow24.toString().padStart(8, '0')))).toEqual(expected);
-    expect(reads(decodeLine({ format: 'fc-card' }, '008,27885'))).toEqual(expected);
-    expect(reads(decodeLine({ format: 'fc-card' }, '8,27885'))).toEqual(expected);
+    expect(cardsOnly(decodeLine({ format: 'dec24' }, emLow24.toString().padStart(8, '0')))).toEqual(expected);
+    expect(cardsOnly(decodeLine({ format: 'fc-card' }, '008,27885'))).toEqual(expected);
+    expect(cardsOnly(decodeLine({ format: 'fc-card' }, '8,27885'))).toEqual(expected);
   });
 
   it('gives one credential for the full forms, and the roster alias for the 24-bit forms', () => {
-    const full = ['62E3086CED', 'E3086CED'].flatMap((line) => reads(decodeLine({ format: 'hex' }, line)));
-    full.push(...reads(decodeLine({ format: 'dec32' }, '3808980205')));
+    const full = ['62E3086CED', 'E3086CED'].flatMap((line) => cardsOnly(decodeLine({ format: 'hex' }, line)));
+    full.push(...cardsOnly(decodeLine({ format: 'dec32' }, '3808980205')));
     const credentials = full.map((read) => normalizeCredential(read));
     expect(new Set(credentials.map((credential) => credential.uid))).toEqual(new Set(['E3086CED']));
-    const partial = [...reads(decodeLine({ format: 'dec24' }, '00552173')), ...reads(decodeLine({ format: 'fc-card' }, '008,27885'))];
+    const partial = [...cardsOnly(decodeLine({ format: 'dec24' }, '00552173')), ...cardsOnly(decodeLine({ format: 'fc-card' }, '008,27885'))];
     for (const read of partial) expect(credentialAliases({ kind: 'em4100', uid: 'E3086CED' })).toContainEqual(normalizeCredential(read));
   });
 });
@@ -72,16 +51,16 @@ describe('AsciiLineDecoder, MIFARE byte order', () => {
   const reversed = (uid: string) => Buffer.from(uid, 'hex').reverse().toString('hex').toUpperCase();
 
   it.each(uids)('hex %s in card order and reversed', (uid) => {
-    expect(reads(decodeLine({ format: 'hex', kind: 'mifare' }, uid))).toEqual([{ kind: 'mifare', uid }]);
-    expect(reads(decodeLine({ format: 'hex', kind: 'mifare', byteOrder: 'lsb-first' }, reversed(uid)))).toEqual([{ kind: 'mifare', uid }]);
+    expect(cardsOnly(decodeLine({ format: 'hex', kind: 'mifare' }, uid))).toEqual([{ kind: 'mifare', uid }]);
+    expect(cardsOnly(decodeLine({ format: 'hex', kind: 'mifare', byteOrder: 'lsb-first' }, reversed(uid)))).toEqual([{ kind: 'mifare', uid }]);
   });
 
   it('dec32 reads the 4 bytes big-endian, or little-endian for lsb-first readers', () => {
     const bigEndian = Number.parseInt('04A224C2', 16).toString().padStart(10, '0');
     const littleEndian = Number.parseInt('C224A204', 16).toString().padStart(10, '0');
     expect([bigEndian, littleEndian]).toEqual(['0077735106', '3257180676']);
-    expect(reads(decodeLine({ format: 'dec32', kind: 'mifare' }, bigEndian))).toEqual([{ kind: 'mifare', uid: '04A224C2' }]);
-    expect(reads(decodeLine({ format: 'dec32', kind: 'mifare', byteOrder: 'lsb-first' }, littleEndian))).toEqual([
+    expect(cardsOnly(decodeLine({ format: 'dec32', kind: 'mifare' }, bigEndian))).toEqual([{ kind: 'mifare', uid: '04A224C2' }]);
+    expect(cardsOnly(decodeLine({ format: 'dec32', kind: 'mifare', byteOrder: 'lsb-first' }, littleEndian))).toEqual([
       { kind: 'mifare', uid: '04A224C2' },
     ]);
   });
@@ -112,7 +91,7 @@ describe('AsciiLineDecoder refusals', () => {
 
   it('bounds an overlong line and reads the next one', () => {
     const long = Buffer.alloc(2 * MAX_PENDING_BYTES + 1, 0x37);
-    const events = decode(new AsciiLineDecoder(ascii({})), long, '\n62E3086CED\r\n');
+    const events = decodeAll(new AsciiLineDecoder(ascii({})), long, '\n62E3086CED\r\n');
     const bad = events.filter((event) => event.type === 'bad-frame');
     expect(bad.every((event) => event.bytes.length <= MAX_PENDING_BYTES)).toBe(true);
     expect(bad.reduce((sum, event) => sum + event.bytes.length, 0)).toBe(long.length);
@@ -129,7 +108,7 @@ describe('AsciiLineDecoder refusals', () => {
 describe('AsciiLineDecoder chunking', () => {
   it('gives the same events for one chunk, byte-at-a-time and random chunkings', () => {
     const stream = Buffer.from('62E3086CED\r\n\r\nbad line\n0012345678\r62E3\n62E3086CED', 'latin1');
-    const whole = decode(new AsciiLineDecoder(ascii({})), stream);
+    const whole = decodeAll(new AsciiLineDecoder(ascii({})), stream);
     expect(whole.map((event) => (event.type === 'card' ? event.read.uid : event.reason))).toEqual([
       '62E3086CED',
       '" " at position 4 is not a hex digit',
@@ -137,7 +116,7 @@ describe('AsciiLineDecoder chunking', () => {
       'expected 8 or 10 hex characters for em4100, got 4',
       'line not terminated at end of input',
     ]);
-    expect(decode(new AsciiLineDecoder(ascii({})), ...[...stream].map((byte) => Buffer.of(byte)))).toEqual(whole);
+    expect(decodeAll(new AsciiLineDecoder(ascii({})), ...[...stream].map((byte) => Buffer.of(byte)))).toEqual(whole);
     for (let seed = 1; seed <= 20; seed += 1) {
       const random = prng(seed);
       const chunks: Buffer[] = [];
@@ -146,7 +125,7 @@ describe('AsciiLineDecoder chunking', () => {
         chunks.push(stream.subarray(at, at + size));
         at += size;
       }
-      expect(decode(new AsciiLineDecoder(ascii({})), ...chunks), `seed ${seed}`).toEqual(whole);
+      expect(decodeAll(new AsciiLineDecoder(ascii({})), ...chunks), `seed ${seed}`).toEqual(whole);
     }
   });
 });
@@ -186,7 +165,7 @@ describe('encodeAsciiLine', () => {
           options.format === 'dec24' || options.format === 'fc-card'
             ? { kind: 'wiegand26', uid: randomHex(3) }
             : { kind: options.kind, uid: options.kind === 'em4100' ? randomHex(5) : randomHex(options.format === 'dec32' ? 4 : [4, 7, 10][i % 3] ?? 4) };
-        const decoded = reads(decode(new AsciiLineDecoder(options), encodeAsciiLine(read, options)));
+        const decoded = cardsOnly(decodeAll(new AsciiLineDecoder(options), encodeAsciiLine(read, options)));
         expect(decoded.map((value) => normalizeCredential(value)), JSON.stringify({ form, read })).toEqual([normalizeCredential(read)]);
       }
     }

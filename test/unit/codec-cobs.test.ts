@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cobsDecode, cobsEncode, cobsMaxEncodedLength } from '../../firmware-bridge/codecs/cobs.js';
+import { prng } from '../support/prng.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 const range = (from: number, to: number): Buffer => Buffer.from(Array.from({ length: to - from + 1 }, (_, i) => from + i));
@@ -17,17 +18,6 @@ const vectors: Array<[string, Buffer, Buffer]> = [
   ['255 non-zero bytes', range(1, 255), Buffer.concat([bytes('FF'), range(1, 254), bytes('02 FF')])],
   ['254 bytes then a zero', Buffer.concat([range(2, 255), bytes('00')]), Buffer.concat([bytes('FF'), range(2, 255), bytes('01 01')])],
 ];
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('COBS', () => {
   it.each(vectors)('encodes and decodes %s', (_name, data, encoded) => {

@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PENDING_BYTES, type DecodeEvent, type StreamDecoder } from '../../firmware-bridge/codec.js';
 import { Em4100Decoder, encodeEm4100Frame } from '../../firmware-bridge/codecs/em4100.js';
-
-/** mulberry32: a tiny deterministic PRNG, so chunkings are random but repeatable. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function decode(decoder: StreamDecoder, ...chunks: (Buffer | string)[]): DecodeEvent[] {
-  const events = chunks.flatMap((chunk) => decoder.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'latin1')));
-  return [...events, ...decoder.end()];
-}
+import { prng } from '../support/prng.js';
+import { decodeAll } from '../support/decode.js';
 
 function chunked(bytes: Buffer, random: () => number): Buffer[] {
   const chunks: Buffer[] = [];
@@ -63,20 +48,20 @@ describe('EM4100 worked example (RDM6300)', () => {
   });
 
   it('decodes the frame into uid, printed number and the frame bytes', () => {
-    const events = decode(new Em4100Decoder({ framing: 'stx-etx' }), exampleFrame);
+    const events = decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), exampleFrame);
     expect(events).toEqual([
       { type: 'card', read: { kind: 'em4100', uid: '62E3086CED', number: '3808980205' }, frame: exampleFrame },
     ]);
   });
 
   it('pads the printed number with zeros', () => {
-    const events = decode(new Em4100Decoder({ framing: 'stx-etx' }), specFrame([0x01, 0x00, 0x00, 0x00, 0x2a]));
+    const events = decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), specFrame([0x01, 0x00, 0x00, 0x00, 0x2a]));
     expect(events).toMatchObject([{ type: 'card', read: { uid: '010000002A', number: '0000000042' } }]);
   });
 
   it('accepts lower-case hex and reports the uid upper-case', () => {
     const lower = Buffer.from(exampleFrame.toString('latin1').toLowerCase(), 'latin1');
-    expect(summary(decode(new Em4100Decoder({ framing: 'stx-etx' }), lower))).toEqual(['card 62E3086CED']);
+    expect(summary(decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), lower))).toEqual(['card 62E3086CED']);
   });
 });
 
@@ -94,7 +79,7 @@ describe('Em4100Decoder stx-etx', () => {
   ]);
 
   it('gives the same events for one chunk, byte-at-a-time and random chunkings', () => {
-    const whole = decode(new Em4100Decoder({ framing: 'stx-etx' }), stream);
+    const whole = decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), stream);
     expect(summary(whole)).toEqual([
       'bad 5 bytes outside a frame',
       'card 62E3086CED',
@@ -104,17 +89,17 @@ describe('Em4100Decoder stx-etx', () => {
       'bad 2 bytes outside a frame',
       'bad frame cut short at end of input after 9 of 14 bytes',
     ]);
-    const byByte = decode(new Em4100Decoder({ framing: 'stx-etx' }), ...[...stream].map((byte) => Buffer.of(byte)));
+    const byByte = decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), ...[...stream].map((byte) => Buffer.of(byte)));
     expect(byByte).toEqual(whole);
     for (let seed = 1; seed <= 20; seed += 1) {
-      expect(decode(new Em4100Decoder({ framing: 'stx-etx' }), ...chunked(stream, prng(seed))), `seed ${seed}`).toEqual(whole);
+      expect(decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), ...chunked(stream, prng(seed))), `seed ${seed}`).toEqual(whole);
     }
   });
 
   it('refuses a bad checksum, naming both sums, and reads the next good frame', () => {
     const corrupt = Buffer.from(exampleFrame);
     corrupt[12] = 0x39; // checksum "08" becomes "09"
-    const events = decode(new Em4100Decoder({ framing: 'stx-etx' }), corrupt, exampleFrame);
+    const events = decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), corrupt, exampleFrame);
     expect(events[0]).toEqual({ type: 'bad-frame', reason: 'checksum mismatch: data XOR is 08, frame says 09', bytes: corrupt });
     expect(summary(events.slice(1))).toEqual(['card 62E3086CED']);
   });
@@ -122,7 +107,7 @@ describe('Em4100Decoder stx-etx', () => {
   it('refuses a data byte changed under an unchanged checksum', () => {
     const corrupt = Buffer.from(exampleFrame);
     corrupt[1] = 0x37; // "62" becomes "72"
-    expect(summary(decode(new Em4100Decoder({ framing: 'stx-etx' }), corrupt))).toEqual([
+    expect(summary(decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), corrupt))).toEqual([
       'bad checksum mismatch: data XOR is 18, frame says 08',
     ]);
   });
@@ -132,7 +117,7 @@ describe('Em4100Decoder stx-etx', () => {
     notHex[4] = 0x47; // 'G'
     const noEtx = Buffer.from(exampleFrame);
     noEtx[13] = 0x0d;
-    expect(summary(decode(new Em4100Decoder({ framing: 'stx-etx' }), notHex, noEtx, exampleFrame))).toEqual([
+    expect(summary(decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), notHex, noEtx, exampleFrame))).toEqual([
       'bad byte 5 of the frame (0x47) is not a hex digit',
       'bad no ETX at the end of the frame (byte 14 is 0x0D)',
       'card 62E3086CED',
@@ -140,7 +125,7 @@ describe('Em4100Decoder stx-etx', () => {
   });
 
   it('reports a partial frame cut by a new STX with its bytes, then reads the new frame', () => {
-    const events = decode(new Em4100Decoder({ framing: 'stx-etx' }), exampleFrame.subarray(0, 13), exampleFrame);
+    const events = decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), exampleFrame.subarray(0, 13), exampleFrame);
     expect(events[0]).toEqual({
       type: 'bad-frame',
       reason: 'frame cut short by a new STX after 13 of 14 bytes',
@@ -150,7 +135,7 @@ describe('Em4100Decoder stx-etx', () => {
   });
 
   it('ignores CR and LF between frames', () => {
-    const events = decode(new Em4100Decoder({ framing: 'stx-etx' }), '\r\n', exampleFrame, '\r\n\n', exampleFrame, '\r');
+    const events = decodeAll(new Em4100Decoder({ framing: 'stx-etx' }), '\r\n', exampleFrame, '\r\n\n', exampleFrame, '\r');
     expect(summary(events)).toEqual(['card 62E3086CED', 'card 62E3086CED']);
   });
 
@@ -172,7 +157,7 @@ describe('Em4100Decoder stx-etx', () => {
     ]);
     expect(decoder.end()).toEqual([]);
     // The rest of the cut frame after end() is garbage, not the end of the old frame.
-    expect(summary(decode(decoder, exampleFrame.subarray(7), exampleFrame))).toEqual(['bad 7 bytes outside a frame', 'card 62E3086CED']);
+    expect(summary(decodeAll(decoder, exampleFrame.subarray(7), exampleFrame))).toEqual(['bad 7 bytes outside a frame', 'card 62E3086CED']);
   });
 });
 
@@ -185,19 +170,19 @@ describe('Em4100Decoder bare (EM-18)', () => {
 
   it('encodes the 12 characters without STX/ETX and decodes them', () => {
     expect(encodeEm4100Frame('62E3086CED', 'bare')).toEqual(Buffer.from('62E3086CED08', 'latin1'));
-    expect(decode(bareDecoder(), bare)).toEqual([
+    expect(decodeAll(bareDecoder(), bare)).toEqual([
       { type: 'card', read: { kind: 'em4100', uid: '62E3086CED', number: '3808980205' }, frame: bare },
     ]);
   });
 
   it('accepts a trailing CR, LF or CR LF and back-to-back frames', () => {
-    const events = decode(bareDecoder(), bare, '\r\n', other, '\r', bare, '\n', other, bare);
+    const events = decodeAll(bareDecoder(), bare, '\r\n', other, '\r', bare, '\n', other, bare);
     expect(summary(events)).toEqual(['card 62E3086CED', 'card 0012345679', 'card 62E3086CED', 'card 0012345679', 'card 62E3086CED']);
   });
 
   it('gives the same events for any chunking of a stream with errors', () => {
     const stream = Buffer.concat([Buffer.from('Z'), bare, other.subarray(1), bare, Buffer.from('A'), other, bare.subarray(0, 5)]);
-    const whole = decode(bareDecoder(), stream);
+    const whole = decodeAll(bareDecoder(), stream);
     expect(summary(whole)).toEqual([
       'bad 1 bytes that are not hex digits',
       'card 62E3086CED',
@@ -207,16 +192,16 @@ describe('Em4100Decoder bare (EM-18)', () => {
       'card 0012345679',
       'bad incomplete frame: 5 of 12 hex characters at end of input',
     ]);
-    expect(decode(bareDecoder(), ...[...stream].map((byte) => Buffer.of(byte)))).toEqual(whole);
+    expect(decodeAll(bareDecoder(), ...[...stream].map((byte) => Buffer.of(byte)))).toEqual(whole);
     for (let seed = 1; seed <= 20; seed += 1) {
-      expect(decode(bareDecoder(), ...chunked(stream, prng(seed))), `seed ${seed}`).toEqual(whole);
+      expect(decodeAll(bareDecoder(), ...chunked(stream, prng(seed))), `seed ${seed}`).toEqual(whole);
     }
   });
 
   it('slides back into step after an extra character and after a dropped one', () => {
-    const extra = decode(bareDecoder(), Buffer.concat([Buffer.from('7'), bare, other]));
+    const extra = decodeAll(bareDecoder(), Buffer.concat([Buffer.from('7'), bare, other]));
     expect(summary(extra).filter((line) => line.startsWith('card'))).toEqual(['card 62E3086CED', 'card 0012345679']);
-    const dropped = decode(bareDecoder(), Buffer.concat([bare.subarray(0, 6), bare.subarray(7), other, bare]));
+    const dropped = decodeAll(bareDecoder(), Buffer.concat([bare.subarray(0, 6), bare.subarray(7), other, bare]));
     expect(summary(dropped).filter((line) => line.startsWith('card'))).toEqual(['card 0012345679', 'card 62E3086CED']);
     expect(dropped[0]?.type).toBe('bad-frame');
   });
@@ -243,7 +228,7 @@ describe('Em4100Decoder bare (EM-18)', () => {
     // Not a wanted behaviour, a property of the format: "2E3086CED086" is the example frame
     // rotated by one character and its checksum holds. Only timing or a line end can tell.
     const decoder = new Em4100Decoder({ framing: 'bare', idleGapMs: Number.POSITIVE_INFINITY });
-    const events = decode(decoder, Buffer.concat([bare.subarray(1), bare, bare]));
+    const events = decodeAll(decoder, Buffer.concat([bare.subarray(1), bare, bare]));
     expect(summary(events)).toContain('card 2E3086CED0');
   });
 
@@ -256,14 +241,14 @@ describe('Em4100Decoder bare (EM-18)', () => {
     expect(decoder.end()).toEqual([
       { type: 'bad-frame', reason: 'incomplete frame: 8 of 12 hex characters at end of input', bytes: bare.subarray(0, 8) },
     ]);
-    expect(summary(decode(decoder, bare))).toEqual(['card 62E3086CED']);
+    expect(summary(decodeAll(decoder, bare))).toEqual(['card 62E3086CED']);
   });
 
   it('reports a run of hex garbage once per 12 never-reported characters, bounded', () => {
     // Every 12-character window of this period-12 run is a rotation of 00 00 00 00 00 01, whose
     // six bytes XOR to 01, so no window can pass (a run of one repeated digit would always pass).
     const garbage = Buffer.from('000000000001'.repeat(20), 'latin1');
-    const events = decode(bareDecoder(), garbage);
+    const events = decodeAll(bareDecoder(), garbage);
     expect(events.every((event) => event.type === 'bad-frame' && event.bytes.length <= 12)).toBe(true);
     expect(events.reduce((sum, event) => sum + (event.type === 'bad-frame' ? event.bytes.length : 0), 0)).toBe(garbage.length);
   });
@@ -291,7 +276,7 @@ describe('encodeEm4100Frame', () => {
     for (let i = 0; i < 200; i += 1) {
       const uid = Array.from({ length: 10 }, () => '0123456789ABCDEF'[Math.floor(random() * 16)]).join('');
       for (const framing of ['stx-etx', 'bare'] as const) {
-        const events = decode(new Em4100Decoder({ framing, now: () => 0 }), encodeEm4100Frame(uid, framing));
+        const events = decodeAll(new Em4100Decoder({ framing, now: () => 0 }), encodeEm4100Frame(uid, framing));
         expect(summary(events)).toEqual([`card ${uid}`]);
       }
     }

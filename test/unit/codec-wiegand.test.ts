@@ -2,22 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_PENDING_BYTES, type DecodeEvent, type StreamDecoder } from '../../firmware-bridge/codec.js';
 import { WiegandDecoder, encodeWiegand, wiegandBitString, wiegandFields } from '../../firmware-bridge/codecs/wiegand.js';
 import type { WiegandOptions } from '../../firmware-bridge/reader-protocols.js';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function decode(decoder: StreamDecoder, ...chunks: (Buffer | string)[]): DecodeEvent[] {
-  const events = chunks.flatMap((chunk) => decoder.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'latin1')));
-  return [...events, ...decoder.end()];
-}
+import { prng } from '../support/prng.js';
+import { decodeAll } from '../support/decode.js';
 
 function summary(events: DecodeEvent[]): string[] {
   return events.map((event) =>
@@ -50,14 +36,14 @@ describe('Wiegand 26 worked example (FC 90, CN 324)', () => {
   it('decodes it into facility, card and the canonical uid', () => {
     const line = Buffer.from(`${expected}\r\n`, 'latin1');
     expect(encodeWiegand(90, 324, options(26, 'bits'))).toEqual(line);
-    expect(decode(new WiegandDecoder(options(26, 'bits')), line)).toEqual([
+    expect(decodeAll(new WiegandDecoder(options(26, 'bits')), line)).toEqual([
       { type: 'card', read: { kind: 'wiegand26', uid: '5A0144', facility: 90, card: 324 }, frame: Buffer.from(expected, 'latin1') },
     ]);
   });
 
   it('refuses every single-bit corruption with a parity reason', () => {
     for (let at = 0; at < 26; at += 1) {
-      const events = decode(new WiegandDecoder(options(26, 'bits')), `${flip(expected, at)}\r\n`);
+      const events = decodeAll(new WiegandDecoder(options(26, 'bits')), `${flip(expected, at)}\r\n`);
       expect(events, `bit ${at + 1}`).toHaveLength(1);
       expect(events[0]?.type, `bit ${at + 1}`).toBe('bad-frame');
       const reason = events[0]?.type === 'bad-frame' ? events[0].reason : '';
@@ -70,15 +56,15 @@ describe('Wiegand 34 (H10306)', () => {
   it('builds, decodes and guards a frame with 16-bit facility and 16+16 parity', () => {
     const bits = specBits(34, 4660, 56789);
     expect(wiegandBitString(34, 4660, 56789)).toBe(bits);
-    expect(summary(decode(new WiegandDecoder(options(34, 'bits')), `${bits}\n`))).toEqual(['card wiegand34 4660:56789 1234DDD5']);
+    expect(summary(decodeAll(new WiegandDecoder(options(34, 'bits')), `${bits}\n`))).toEqual(['card wiegand34 4660:56789 1234DDD5']);
     for (let at = 0; at < 34; at += 1) {
-      const events = decode(new WiegandDecoder(options(34, 'bits')), `${flip(bits, at)}\n`);
+      const events = decodeAll(new WiegandDecoder(options(34, 'bits')), `${flip(bits, at)}\n`);
       expect(summary(events)[0], `bit ${at + 1}`).toMatch(at <= 16 ? /bad parity error: leading .* bits 2-17$/ : /bad parity error: trailing .* bits 18-33$/);
     }
   });
 
   it('refuses a 26-bit frame on a 34-bit converter', () => {
-    expect(summary(decode(new WiegandDecoder(options(34, 'bits')), `${specBits(26, 90, 324)}\r\n`))).toEqual([
+    expect(summary(decodeAll(new WiegandDecoder(options(34, 'bits')), `${specBits(26, 90, 324)}\r\n`))).toEqual([
       'bad expected 34 bits, got 26 characters',
     ]);
   });
@@ -97,7 +83,7 @@ describe('WiegandDecoder output forms', () => {
   ];
 
   it.each(cases)('$bits-bit $output: $line', ({ bits, output, line, read }) => {
-    expect(summary(decode(new WiegandDecoder(options(bits, output)), line))).toEqual([read]);
+    expect(summary(decodeAll(new WiegandDecoder(options(bits, output)), line))).toEqual([read]);
   });
 
   it('encodes every form as the converters print it', () => {
@@ -117,7 +103,7 @@ describe('WiegandDecoder output forms', () => {
           const card = Math.floor(random() * 65536);
           const line = encodeWiegand(facility, card, options(bits, output)).toString('latin1').replace(/[\r\n]+$/, '');
           const end = ['\r', '\n', '\r\n'][i % 3] ?? '\n';
-          const events = decode(new WiegandDecoder(options(bits, output)), line + end);
+          const events = decodeAll(new WiegandDecoder(options(bits, output)), line + end);
           expect(events).toMatchObject([{ type: 'card', read: { kind: `wiegand${bits}`, facility, card } }]);
         }
       }
@@ -138,7 +124,7 @@ describe('WiegandDecoder output forms', () => {
       [options(34, 'decimal'), '\x00000000001', '0x00 at position 1 is not a decimal digit'],
     ];
     for (const [opts, line, reason] of refusals) {
-      const events = decode(new WiegandDecoder(opts), `${line}\r\n`);
+      const events = decodeAll(new WiegandDecoder(opts), `${line}\r\n`);
       expect(events, line).toEqual([{ type: 'bad-frame', reason, bytes: Buffer.from(line, 'latin1') }]);
     }
   });
@@ -149,7 +135,7 @@ describe('WiegandDecoder stream handling', () => {
 
   it('gives the same events for one chunk, byte-at-a-time and random chunkings', () => {
     const stream = Buffer.from(`junk\r\n${good}${good.slice(0, 10)}\n${good}\n\n\r${specBits(26, 1, 2)}\r${good.slice(0, 5)}`, 'latin1');
-    const whole = decode(new WiegandDecoder(options(26, 'bits')), stream);
+    const whole = decodeAll(new WiegandDecoder(options(26, 'bits')), stream);
     expect(summary(whole)).toEqual([
       'bad expected 26 bits, got 4 characters',
       'card wiegand26 90:324 5A0144',
@@ -158,7 +144,7 @@ describe('WiegandDecoder stream handling', () => {
       'card wiegand26 1:2 010002',
       'bad line not terminated at end of input',
     ]);
-    expect(decode(new WiegandDecoder(options(26, 'bits')), ...[...stream].map((byte) => Buffer.of(byte)))).toEqual(whole);
+    expect(decodeAll(new WiegandDecoder(options(26, 'bits')), ...[...stream].map((byte) => Buffer.of(byte)))).toEqual(whole);
     for (let seed = 1; seed <= 20; seed += 1) {
       const random = prng(seed);
       const chunks: Buffer[] = [];
@@ -167,7 +153,7 @@ describe('WiegandDecoder stream handling', () => {
         chunks.push(stream.subarray(at, at + size));
         at += size;
       }
-      expect(decode(new WiegandDecoder(options(26, 'bits')), ...chunks), `seed ${seed}`).toEqual(whole);
+      expect(decodeAll(new WiegandDecoder(options(26, 'bits')), ...chunks), `seed ${seed}`).toEqual(whole);
     }
   });
 
@@ -179,7 +165,7 @@ describe('WiegandDecoder stream handling', () => {
 
   it('bounds an overlong line, refuses all of it, and reads the next line', () => {
     const long = Buffer.alloc(3 * MAX_PENDING_BYTES + 5, 0x31);
-    const events = decode(new WiegandDecoder(options(26, 'bits')), long, '\r\n', good);
+    const events = decodeAll(new WiegandDecoder(options(26, 'bits')), long, '\r\n', good);
     const bad = events.filter((event) => event.type === 'bad-frame');
     expect(bad.every((event) => event.bytes.length <= MAX_PENDING_BYTES && event.reason === `line longer than ${MAX_PENDING_BYTES} bytes`)).toBe(true);
     expect(bad.reduce((sum, event) => sum + event.bytes.length, 0)).toBe(long.length);
@@ -192,7 +178,7 @@ describe('WiegandDecoder stream handling', () => {
     expect(decoder.end()).toEqual([
       { type: 'bad-frame', reason: 'line not terminated at end of input', bytes: Buffer.from(good.slice(0, 20), 'latin1') },
     ]);
-    expect(summary(decode(decoder, good))).toEqual(['card wiegand26 90:324 5A0144']);
+    expect(summary(decodeAll(decoder, good))).toEqual(['card wiegand26 90:324 5A0144']);
   });
 });
 

@@ -10,18 +10,7 @@ import {
   type BridgeParseEvent,
 } from '../../firmware-bridge/codecs/bridge-frame.js';
 import { feedbackKinds } from '../../core/feedback.js';
-
-/** mulberry32: small, seeded, good enough to make the same few megabytes on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from '../support/prng.js';
 
 const TARGET_BYTES = 3 * 1024 * 1024;
 const uidLengths: Record<BridgeCardKind, number[]> = { em4100: [4, 5], mifare: [4, 7, 10], wiegand26: [3], wiegand34: [4] };

@@ -5,6 +5,7 @@ import { AsciiLineDecoder, encodeAsciiLine } from '../../firmware-bridge/codecs/
 import { Em4100Decoder, encodeEm4100Frame } from '../../firmware-bridge/codecs/em4100.js';
 import { WiegandDecoder, encodeWiegand } from '../../firmware-bridge/codecs/wiegand.js';
 import { AsciiOptions, WiegandOptions } from '../../firmware-bridge/reader-protocols.js';
+import { prng } from '../support/prng.js';
 
 /**
  * Fuzzing every passive decoder in every option form with random bytes and with real frames
@@ -13,18 +14,6 @@ import { AsciiOptions, WiegandOptions } from '../../firmware-bridge/reader-proto
 const SEED = Number(process.env.PUNCHGATE_FUZZ_SEED ?? 0x5eed2026);
 
 type Random = () => number;
-
-/** mulberry32. */
-function prng(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const int = (random: Random, below: number) => Math.floor(random() * below);
 const randomHex = (random: Random, bytes: number) => Buffer.from(Array.from({ length: bytes }, () => int(random, 256))).toString('hex').toUpperCase();

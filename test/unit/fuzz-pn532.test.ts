@@ -9,18 +9,7 @@ import {
   Pn532FrameParser,
   Pn532ResponseDecoder,
 } from '../../firmware-bridge/codecs/pn532-frame.js';
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.js';
 
 /**
  * What damage a card frame takes. One corrupted byte is always caught (it changes the LEN/LCS
