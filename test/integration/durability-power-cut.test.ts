@@ -14,6 +14,7 @@ import { testLogger } from '../support/logger.js';
 import { LoopDisk } from '../support/loop-disk.js';
 import { PtyPair } from '../support/pty-pair.js';
 import { waitFor } from '../support/wait.js';
+import { prng } from '../support/prng.js';
 
 /*
  * "A crash, a kill -9 or a power cut at any moment loses nothing that was acknowledged to a
@@ -35,17 +36,6 @@ const IN_FLIGHT = 4;
 const CUT_AFTER_MS = { min: 300, max: 2500 };
 const MIN_ACKED_PER_TRIAL = 20;
 
-/** mulberry32: a small seeded PRNG, so a failing trial can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const random = prng(SEED);
 console.log(`durability-power-cut: seed ${SEED} (replay with PUNCHGATE_DURABILITY_SEED=${SEED})`);
 
