@@ -35,6 +35,12 @@ export const DeviceStatus = z.object({
     .array(z.object({ id: z.string(), protocol: z.string(), state: z.string(), detail: z.string().optional() }))
     .optional(),
   alarms: z.array(z.string()).optional(),
+  /** Punches the server refused (kept locally, never retried). */
+  rejected: z.number().int().nonnegative().optional(),
+  /** When the oldest unsent punch was taken: how far behind the gateway is. */
+  oldestPendingAt: UtcInstant.optional(),
+  /** Why the last config pushed was not applied, if it was not. */
+  configError: z.string().optional(),
 });
 export type DeviceStatus = z.infer<typeof DeviceStatus>;
 

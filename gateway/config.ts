@@ -48,6 +48,61 @@ export const GatewayConfig = z
       })
       .strict()
       .default({ debounceSeconds: 60, direction: 'alternate' }),
+    /** The uplink to the dashboard's broker. Without it the gateway runs offline-only. */
+    mqtt: z
+      .object({
+        url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+        /** Defaults to the device id. */
+        username: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        /** A file holding the password (kept out of the config, e.g. /etc/punchgate/secret). */
+        passwordFile: z.string().min(1).optional(),
+        /** PEM files for mqtts:// and wss://. */
+        ca: z.string().min(1).optional(),
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+        keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
+        batch: z
+          .object({
+            maxPunches: z.number().int().min(1).max(5000).default(500),
+            maxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+            /** Batches published and not yet acknowledged by the server, at most. */
+            inFlight: z.number().int().min(1).max(64).default(4),
+            /** A batch with no ack after this long is sent again. */
+            ackTimeoutSeconds: z.number().min(0.1).max(3600).default(30),
+          })
+          .strict()
+          .default({ maxPunches: 500, maxBytes: 256 * 1024, inFlight: 4, ackTimeoutSeconds: 30 }),
+        reconnect: z
+          .object({ minSeconds: z.number().min(0.05).default(1), maxSeconds: z.number().min(0.1).default(60) })
+          .strict()
+          .default({ minSeconds: 1, maxSeconds: 60 }),
+      })
+      .strict()
+      .refine((mqtt) => !(mqtt.password && mqtt.passwordFile), { message: 'give password or passwordFile, not both' })
+      .optional(),
+    retention: z
+      .object({
+        /** Acknowledged punches are kept locally this long, then pruned. */
+        ackedDays: z.number().min(0).max(3650).default(30),
+        /** Above this many unsent punches the gateway raises an alarm (it never drops them). */
+        maxPending: z.number().int().min(1).default(1_000_000),
+        /** Below this much free space on the data dir's disk the gateway raises an alarm. */
+        minFreeMegabytes: z.number().min(0).default(64),
+      })
+      .strict()
+      .default({ ackedDays: 30, maxPending: 1_000_000, minFreeMegabytes: 64 }),
+    clock: z
+      .object({
+        /**
+         * A command printing "yes" when the wall clock is synchronised (NTP), or null to trust the
+         * clock as it is (a gateway with a real-time clock).
+         */
+        syncCommand: z.array(z.string().min(1)).min(1).nullable().default(['timedatectl', 'show', '-p', 'NTPSynchronized', '--value']),
+        checkIntervalSeconds: z.number().min(0.1).max(3600).default(30),
+      })
+      .strict()
+      .default({ syncCommand: ['timedatectl', 'show', '-p', 'NTPSynchronized', '--value'], checkIntervalSeconds: 30 }),
     storage: z
       .object({
         /**

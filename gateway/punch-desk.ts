@@ -167,6 +167,8 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
         item: {
           credentialKey: key,
           localDay: day,
+          bootId: clock.bootId(),
+          monoMs: queued.monotonicMs,
           punch: {
             id: newPunchId(),
             deviceId,

@@ -47,6 +47,14 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // Clock trust: unsynced punches keep the boot they were taken in and the monotonic clock
+  // (CLOCK_MONOTONIC, since boot) so their time can be corrected once the wall clock syncs.
+  `
+  ALTER TABLE punches ADD COLUMN clock_synced INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE punches ADD COLUMN boot_id TEXT;
+  ALTER TABLE punches ADD COLUMN mono_ms REAL;
+  CREATE INDEX punches_unsynced ON punches(boot_id, seq) WHERE clock_synced = 0;
+  `,
 ];
 
 export async function migrate(db: Database): Promise<number> {

@@ -17,6 +17,9 @@ export interface PunchToCommit {
   punch: NewPunch;
   credentialKey: string;
   localDay: string;
+  /** The boot and CLOCK_MONOTONIC reading at the tap, to correct `at` if the clock was not synced. */
+  bootId: string;
+  monoMs: number;
 }
 
 /**
@@ -47,8 +50,8 @@ export class Outbox {
         for (const item of punches) {
           const punch: Punch = Punch.parse({ ...item.punch, seq });
           await this.db.run(
-            'INSERT INTO punches (seq, id, credential_key, employee_id, at, local_day, direction, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            [seq, punch.id, item.credentialKey, punch.employeeId, punch.at, item.localDay, punch.direction, JSON.stringify(punch)],
+            'INSERT INTO punches (seq, id, credential_key, employee_id, at, local_day, direction, body, clock_synced, boot_id, mono_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [seq, punch.id, item.credentialKey, punch.employeeId, punch.at, item.localDay, punch.direction, JSON.stringify(punch), punch.clock.synced ? 1 : 0, item.bootId, item.monoMs],
           );
           committed.push(punch);
           seq += 1;

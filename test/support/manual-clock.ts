@@ -18,6 +18,10 @@ export class ManualClock implements Clock {
     return this.monoMs;
   }
 
+  bootId(): string {
+    return 'test-boot';
+  }
+
   synced(): boolean {
     return this.isSynced;
   }

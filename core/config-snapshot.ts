@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { EntityId } from './punch.js';
+import { Roster } from './roster.js';
+import { TimeZone, UtcInstant } from './time.js';
+
+/**
+ * server -> gateway, QoS 1, retained: `devices/{deviceId}/config`. A whole snapshot, never a
+ * diff: the gateway validates it completely, then applies it in one transaction, or keeps the last
+ * good one and reports why in its status.
+ */
+export const DeviceConfigSnapshot = z
+  .object({
+    /** Increases with every change the dashboard makes; a gateway ignores versions not above its own. */
+    version: z.number().int().positive(),
+    issuedAt: UtcInstant,
+    deviceId: EntityId,
+    site: z.object({
+      id: EntityId,
+      name: z.string().min(1).max(120),
+      timeZone: TimeZone,
+    }),
+    roster: Roster,
+    punch: z
+      .object({
+        debounceSeconds: z.number().min(0).max(3600),
+        direction: z.enum(['alternate', 'auto']),
+      })
+      .partial()
+      .default({}),
+  })
+  .strict();
+export type DeviceConfigSnapshot = z.output<typeof DeviceConfigSnapshot>;
+export type DeviceConfigSnapshotInput = z.input<typeof DeviceConfigSnapshot>;
