@@ -13,8 +13,15 @@ export function fitText(text: string): string {
   return out;
 }
 
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+
 function clockTime(at: string, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(at));
+  let format = timeFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
+    timeFormats.set(timeZone, format);
+  }
+  return format.format(new Date(at));
 }
 
 /** What the reader at the door shows and sounds for an outcome. */

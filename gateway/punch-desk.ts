@@ -62,13 +62,23 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
   private draining: Promise<void> | undefined;
   /** credential key -> monotonic time of its last recorded tap; pruned past the window. */
   private readonly lastTap = new Map<string, number>();
+  /** Punches per person on the current local day, so direction needs no query per tap. */
+  private punchesOnDay = { day: '', counts: new Map<string, number>() };
   private readonly logger: Logger;
   private readonly maxBatch: number;
 
-  constructor(private readonly options: PunchDeskOptions) {
+  constructor(private options: PunchDeskOptions) {
     super();
     this.logger = options.logger;
     this.maxBatch = options.maxBatch ?? 256;
+  }
+
+  /**
+   * A pushed config changed the site or the punch rules: taps from the next batch on use them
+   * (a batch reads its settings once, so it is never half old, half new).
+   */
+  updateSettings(settings: Partial<Pick<PunchDeskOptions, 'siteId' | 'timeZone' | 'debounceMs' | 'direction'>>): void {
+    this.options = { ...this.options, ...settings };
   }
 
   /** After a restart, taps just before it still debounce taps just after it. */
@@ -119,7 +129,7 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
   }
 
   private async processBatch(batch: QueuedTap[]): Promise<TapOutcome[]> {
-    const { outbox, clock, timeZone, deviceId, siteId } = this.options;
+    const { outbox, clock, timeZone, deviceId, siteId, debounceMs, direction: directionRule } = this.options;
     const roster = this.options.roster();
     const outcomes: TapOutcome[] = [];
     const toCommit: Array<{ index: number; item: PunchToCommit }> = [];
@@ -127,10 +137,12 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
     /** Outcomes that are true only if the commit succeeds. */
     const dependsOnCommit = new Set<number>();
     const tappedNow = new Map<string, number>();
-    const punchesToday = new Map<string, number>();
     const now = clock.now();
     const at = now.toISOString();
     const day = localDay(now, timeZone);
+    if (this.punchesOnDay.day !== day) this.punchesOnDay = { day, counts: new Map() };
+    // Counts taken in this batch become true only if the commit succeeds.
+    const punchesToday = new Map(this.punchesOnDay.counts);
     this.pruneDebounce();
 
     for (const [index, queued] of batch.entries()) {
@@ -146,7 +158,7 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
       const previous = tappedNow.get(key) ?? this.lastTap.get(key);
       const resolution = roster.resolve(credential);
       const employee = resolution.status === 'unknown' ? undefined : { id: resolution.entry.employeeId, name: resolution.entry.name };
-      if (previous !== undefined && queued.monotonicMs - previous < this.options.debounceMs) {
+      if (previous !== undefined && queued.monotonicMs - previous < debounceMs) {
         outcomes.push({ result: resolution.status === 'revoked' ? 'revoked' : 'duplicate', readerId: tap.readerId, credential, ...(employee ? { employee } : {}), reason: 'already recorded moments ago' });
         continue;
       }
@@ -161,7 +173,7 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
       let count = punchesToday.get(personKey);
       if (count === undefined) count = await outbox.countOnDay({ employeeId: employee?.id ?? null, credentialKey: key }, day);
       punchesToday.set(personKey, count + 1);
-      const direction: PunchDirection = this.options.direction === 'auto' ? 'auto' : count % 2 === 0 ? 'in' : 'out';
+      const direction: PunchDirection = directionRule === 'auto' ? 'auto' : count % 2 === 0 ? 'in' : 'out';
       toCommit.push({
         index,
         item: {
@@ -198,6 +210,7 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
         if (outcome) outcome.punch = punch;
       });
       for (const [key, monotonicMs] of tappedNow) this.lastTap.set(key, monotonicMs);
+      if (this.punchesOnDay.day === day) this.punchesOnDay.counts = punchesToday;
       return outcomes;
     } catch (error) {
       this.logger.error({ err: error, taps: batch.length }, 'could not commit punches; nothing was recorded');

@@ -1,0 +1,108 @@
+import { Punch } from '../../core/punch.js';
+import type { Database, SqlValue } from '../../platform/sqlite.js';
+
+const COLUMNS = ['id', 'device_id', 'site_id', 'employee_id', 'credential_kind', 'credential_uid', 'at', 'direction', 'method', 'seq', 'clock_synced', 'body', 'received_at'] as const;
+// SQLite allows 32766 bound variables per statement; 13 columns x 1000 rows stays well inside.
+const ROWS_PER_STATEMENT = 1000;
+
+export interface PunchQuery {
+  deviceId?: string;
+  siteId?: string;
+  employeeId?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  /** Opaque keyset cursor from the previous page. */
+  cursor?: string;
+}
+
+export interface PunchPage {
+  punches: Punch[];
+  nextCursor: string | null;
+}
+
+export class CursorError extends Error {
+  override name = 'CursorError';
+}
+
+function encodeCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
+  } catch {
+    // fall through
+  }
+  throw new CursorError('cursor is not one this server gave out');
+}
+
+/** The central punch table: exactly one row per punch id, whatever arrives how often. */
+export class PunchRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Inserts valid punches in one transaction, ignoring ids already stored; resolves after the
+   * commit is on disk. Returns the ids that are now stored (new or already there).
+   */
+  async insertBatch(punches: readonly Punch[], receivedAt: string): Promise<string[]> {
+    if (punches.length === 0) return [];
+    await this.db.transaction(async () => {
+      for (let start = 0; start < punches.length; start += ROWS_PER_STATEMENT) {
+        const chunk = punches.slice(start, start + ROWS_PER_STATEMENT);
+        const params: SqlValue[] = [];
+        for (const punch of chunk) {
+          params.push(
+            punch.id,
+            punch.deviceId,
+            punch.siteId,
+            punch.employeeId,
+            punch.credential.kind,
+            punch.credential.uid,
+            punch.at,
+            punch.direction,
+            punch.method,
+            punch.seq,
+            punch.clock.synced ? 1 : 0,
+            JSON.stringify(punch),
+            receivedAt,
+          );
+        }
+        const row = `(${COLUMNS.map(() => '?').join(', ')})`;
+        await this.db.run(`INSERT INTO punches (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT(id) DO NOTHING`, params);
+      }
+    });
+    return punches.map((punch) => punch.id);
+  }
+
+  /** Newest first, keyset-paged by (at, id). */
+  async query(query: PunchQuery): Promise<PunchPage> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (query.deviceId) (where.push('device_id = ?'), params.push(query.deviceId));
+    if (query.siteId) (where.push('site_id = ?'), params.push(query.siteId));
+    if (query.employeeId) (where.push('employee_id = ?'), params.push(query.employeeId));
+    if (query.from) (where.push('at >= ?'), params.push(query.from));
+    if (query.to) (where.push('at < ?'), params.push(query.to));
+    if (query.cursor) {
+      const [at, id] = decodeCursor(query.cursor);
+      where.push('(at < ? OR (at = ? AND id < ?))');
+      params.push(at, at, id);
+    }
+    const sql = `SELECT body, at, id FROM punches ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
+    const rows = await this.db.all<{ body: string; at: string; id: string }>(sql, [...params, query.limit + 1]);
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      punches: page.map((row) => Punch.parse(JSON.parse(row.body))),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.at, last.id) : null,
+    };
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.get<{ n: number }>('SELECT count(*) AS n FROM punches');
+    return row?.n ?? 0;
+  }
+}

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { allDevicesTopic } from '../core/topics.js';
+import type { Database } from '../platform/sqlite.js';
+import { EmbeddedBroker, INTERNAL_USERNAME } from './broker/embedded-broker.js';
+import type { DashboardConfig } from './config.js';
+import { ConfigPublisher } from './config-publisher.js';
+import { openCentralDb } from './db/central-db.js';
+import { DeviceRepository } from './db/device-repository.js';
+import { PunchRepository } from './db/punch-repository.js';
+import { buildDashboardHttp } from './http/app.js';
+import { routeDeviceMessages } from './ingest/message-router.js';
+import { PunchIngest } from './ingest/punch-ingest.js';
+import { StatusIngest } from './ingest/status-ingest.js';
+
+export interface Dashboard {
+  /** `http://host:port` of the dashboard. */
+  readonly url: string;
+  /** Where gateways connect: the embedded broker's URL, or the external broker's. */
+  readonly brokerUrl: string;
+  readonly apiToken: string;
+  readonly db: Database;
+  readonly devices: DeviceRepository;
+  readonly punches: PunchRepository;
+  readonly configs: ConfigPublisher;
+  readonly ingest: PunchIngest;
+  stop(): Promise<void>;
+}
+
+async function loadOrCreateApiToken(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'api-token');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const token = randomBytes(24).toString('base64url');
+    await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    return token;
+  }
+}
+
+function httpUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (typeof address !== 'object' || !address) return String(address);
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+}
+
+/**
+ * The dashboard's composition root: central database, broker (embedded by default), ingest,
+ * device registry, config publisher and HTTP, started in order and stopped in reverse.
+ */
+export async function startDashboard(config: DashboardConfig, logger: Logger): Promise<Dashboard> {
+  const { db } = await openCentralDb(config.dataDir);
+  const cleanups: Array<() => Promise<void>> = [() => db.close()];
+  const runCleanups = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+  };
+  try {
+    const apiToken = config.apiToken ?? (await loadOrCreateApiToken(config.dataDir));
+    const devices = new DeviceRepository(db);
+    const punches = new PunchRepository(db);
+
+    let brokerUrl: string;
+    let clientOptions: IClientOptions;
+    const clientId = `punchgate-dashboard-${randomBytes(4).toString('hex')}`;
+    if (config.mqtt.mode === 'embedded') {
+      const internalSecret = randomBytes(32).toString('base64url');
+      const broker = new EmbeddedBroker({
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        secretHashOf: (deviceId) => devices.secretHash(deviceId),
+        internalSecret,
+        logger: logger.child({ part: 'broker' }),
+      });
+      await broker.start();
+      cleanups.push(() => broker.stop());
+      brokerUrl = broker.url;
+      clientOptions = { clientId, username: INTERNAL_USERNAME, password: internalSecret, protocolVersion: 4 };
+    } else {
+      brokerUrl = config.mqtt.url;
+      clientOptions = {
+        clientId,
+        ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
+        ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
+        ...(config.mqtt.ca ? { ca: await readFile(config.mqtt.ca) } : {}),
+        // Shared subscriptions are an MQTT v5 feature.
+        protocolVersion: config.mqtt.sharedSubscriptionGroup ? 5 : 4,
+      };
+    }
+
+    const client: MqttClient = await mqtt.connectAsync(brokerUrl, { ...clientOptions, reconnectPeriod: 1000, clean: true });
+    cleanups.push(() => client.endAsync());
+    const ingest = new PunchIngest({ client, punches, devices, logger: logger.child({ part: 'ingest' }) });
+    const statusIngest = new StatusIngest(devices, logger.child({ part: 'registry' }));
+    routeDeviceMessages(
+      client,
+      { punches: (deviceId, payload) => ingest.handle(deviceId, payload), status: (deviceId, payload) => statusIngest.handle(deviceId, payload) },
+      logger.child({ part: 'ingest' }),
+    );
+    const group = config.mqtt.mode === 'external' ? config.mqtt.sharedSubscriptionGroup : undefined;
+    const punchTopic = group ? `$share/${group}/${allDevicesTopic('punches')}` : allDevicesTopic('punches');
+    await client.subscribeAsync({ [punchTopic]: { qos: 1 }, [allDevicesTopic('status')]: { qos: 1 } });
+    const configs = new ConfigPublisher(db, client, logger.child({ part: 'config' }));
+
+    const now = (): Date => new Date();
+    const http = buildDashboardHttp({
+      punches,
+      devices,
+      configs,
+      now,
+      apiToken,
+      logger,
+      health: async () => ({ ok: client.connected, broker: brokerUrl, mqttConnected: client.connected, ingest: { ...ingest.counters }, punches: await punches.count() }),
+    });
+    await http.listen({ host: config.http.host, port: config.http.port });
+    cleanups.push(() => http.close());
+    const url = httpUrl(http);
+    logger.info({ url, broker: brokerUrl }, 'dashboard started');
+    return {
+      url,
+      brokerUrl,
+      apiToken,
+      db,
+      devices,
+      punches,
+      configs,
+      ingest,
+      async stop() {
+        await runCleanups();
+        logger.info('dashboard stopped');
+      },
+    };
+  } catch (error) {
+    await runCleanups();
+    throw error;
+  }
+}

@@ -1,0 +1,65 @@
+import sqlite3 from 'sqlite3';
+
+export type SqlValue = string | number | bigint | null | Buffer;
+export type Row = Record<string, SqlValue>;
+
+/** A thin promise face on one sqlite3 connection, shared by the gateway store and the central database. */
+export class Database {
+  private constructor(private readonly db: sqlite3.Database) {}
+
+  static open(file: string): Promise<Database> {
+    return new Promise((resolve, reject) => {
+      const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE, (error) => {
+        if (error) reject(error);
+        else resolve(new Database(db));
+      });
+    });
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number; lastID: number }> {
+    return new Promise((resolve, reject) => {
+      this.db.run(sql, params, function (this: sqlite3.RunResult, error: Error | null) {
+        if (error) reject(error);
+        else resolve({ changes: this.changes, lastID: this.lastID });
+      });
+    });
+  }
+
+  get<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return new Promise((resolve, reject) => {
+      this.db.get(sql, params, (error: Error | null, row: T | undefined) => (error ? reject(error) : resolve(row)));
+    });
+  }
+
+  all<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      this.db.all(sql, params, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve(rows)));
+    });
+  }
+
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /**
+   * Runs `work` inside BEGIN IMMEDIATE .. COMMIT. The promise resolves after COMMIT returns, which
+   * (WAL, synchronous=FULL) is after the WAL was fsynced: the rows are on disk.
+   * Callers must not interleave other statements on this connection meanwhile (the store
+   * serialises its writers).
+   */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work();
+      await this.exec('COMMIT');
+      return result;
+    } catch (error) {
+      await this.exec('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.db.close((error) => (error ? reject(error) : resolve())));
+  }
+}
