@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { runDecode } from '../firmware-bridge/cli/decode.js';
 import { runSimulate } from '../firmware-bridge/cli/simulate.js';
 import { runGateway } from '../gateway/cli/run-gateway.js';
-import { runDemo } from '../gateway/cli/run-demo.js';
+import { runDashboard } from '../dashboard/cli/run-dashboard.js';
+import { runDemo } from '../demo/run-demo.js';
 import { softwareVersion } from '../gateway/version.js';
 
 const usage = `punchgate ${softwareVersion()} — self-hosted, edge-first time and attendance
@@ -12,7 +13,8 @@ const usage = `punchgate ${softwareVersion()} — self-hosted, edge-first time a
 usage: punchgate <command> [options]
 
 commands:
-  demo                       everything on this machine with a simulated reader (what npm start runs)
+  demo                       everything on this machine: dashboard, broker, gateway, simulated reader
+  dashboard --config FILE    the central server (embedded MQTT broker by default)
   gateway --config FILE      the edge gateway daemon
   simulate reader ...        play a badge reader on a serial port
   decode --protocol P ...    decode reader bytes for a field technician
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'gateway':
       return runGateway(rest, { stdout: out, stderr: err, stopSignal });
+    case 'dashboard':
+      return runDashboard(rest, { stdout: out, stderr: err, stopSignal });
     case 'decode':
       return runDecode(rest, { stdin: process.stdin, stdout: out, stderr: err });
     case 'simulate':

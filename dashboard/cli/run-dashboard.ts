@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { DashboardConfigError, loadDashboardConfig } from '../config-file.js';
+import { CentralDbError } from '../db/central-db.js';
+import { startDashboard } from '../server.js';
+
+export const dashboardUsage = `usage: punchgate dashboard --config FILE
+
+Runs the central dashboard: the embedded MQTT broker (or a connection to an external one), punch
+ingest with end-to-end acks, the device registry and the REST API under /api/v1.`;
+
+export interface DashboardIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  stopSignal: Promise<void>;
+}
+
+/** `punchgate dashboard`: runs until the stop signal; returns the exit code. */
+export async function runDashboard(argv: string[], io: DashboardIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n${dashboardUsage}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(dashboardUsage);
+    return 0;
+  }
+  if (!values.config) {
+    io.stderr(`--config FILE is required\n${dashboardUsage}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = await loadDashboardConfig(values.config);
+  } catch (error) {
+    if (error instanceof DashboardConfigError) {
+      io.stderr(`punchgate dashboard: the config file is not valid, nothing was started:\n${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.log.level, base: { part: 'dashboard' } }, process.stdout);
+  let dashboard;
+  try {
+    dashboard = await startDashboard(config, logger);
+  } catch (error) {
+    if (error instanceof CentralDbError) {
+      io.stderr(`punchgate dashboard: cannot start:\n${error.message}`);
+      return 2;
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      io.stderr(`punchgate dashboard: cannot start: ${(error as Error).message} (http.port or mqtt.port in the config)`);
+      return 2;
+    }
+    throw error;
+  }
+  await io.stopSignal;
+  await dashboard.stop();
+  return 0;
+}

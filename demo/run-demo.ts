@@ -1,0 +1,148 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import type { CardRead } from '../core/credential.js';
+import { DashboardConfig } from '../dashboard/config.js';
+import { startDashboard } from '../dashboard/server.js';
+import { SerialLink } from '../firmware-bridge/serial-link.js';
+import { BridgeDeviceSimulator } from '../firmware-bridge/simulators/bridge-device.js';
+import { createVirtualPair } from '../firmware-bridge/virtual-serial.js';
+import { GatewayConfig } from '../gateway/config.js';
+import { startGateway } from '../gateway/main.js';
+import { hashDeviceSecret, newDeviceSecret } from '../provisioning/device-secrets.js';
+
+export const demoUsage = `usage: punchgate demo [--data-dir DIR] [--http-port N] [--mqtt-port N] [--gateway-port N] [--interval MS]
+
+Runs everything on this machine: the dashboard with its embedded MQTT broker and SQLite, one
+gateway connected to it, and a simulated punchgate-protocol reader tapping demo badges (three
+staff, one revoked badge, one unknown badge) every --interval ms (default 3000). The dashboard
+pushes the demo roster to the gateway over MQTT. Data is kept in --data-dir (default .punchgate/demo).`;
+
+const DEVICE_ID = 'demo-gateway';
+const SITE_ID = 'demo-site';
+
+const demoRoster = [
+  { credential: { kind: 'em4100', uid: '62E3086CED' }, employeeId: 'E001', name: 'Chan Tai Man 陳大文' },
+  { credential: { kind: 'mifare', uid: '04A1B2C3D4E5F6' }, employeeId: 'E002', name: 'Wong Siu Ming 黃小明' },
+  { credential: { kind: 'em4100', uid: '0012345678' }, employeeId: 'E003', name: 'Lee Ka Yan 李嘉欣' },
+  { credential: { kind: 'mifare', uid: '0A0B0C0D' }, employeeId: 'E004', name: 'Ho Wing Sze 何詠詩', status: 'revoked' as const },
+] as const;
+
+const demoTaps: CardRead[] = [
+  { kind: 'em4100', uid: '62E3086CED' },
+  { kind: 'mifare', uid: '04A1B2C3D4E5F6' },
+  { kind: 'em4100', uid: '0012345678' },
+  { kind: 'mifare', uid: '0A0B0C0D' },
+  { kind: 'mifare', uid: 'DEADBEEF' },
+];
+
+export interface DemoIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  stopSignal: Promise<void>;
+}
+
+/** `punchgate demo`: what `npm start` runs. Composition only: each part is the real one. */
+export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'data-dir': { type: 'string', default: '.punchgate/demo' },
+        'http-port': { type: 'string', default: '8000' },
+        'mqtt-port': { type: 'string', default: '1883' },
+        'gateway-port': { type: 'string', default: '8080' },
+        interval: { type: 'string', default: '3000' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n${demoUsage}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(demoUsage);
+    return 0;
+  }
+  for (const flag of ['http-port', 'mqtt-port', 'gateway-port', 'interval'] as const) {
+    if (!/^\d+$/.test(values[flag])) {
+      io.stderr(`--${flag} must be a whole number, got "${values[flag]}"\n${demoUsage}`);
+      return 2;
+    }
+  }
+
+  const dataDir = path.resolve(values['data-dir']);
+  await mkdir(dataDir, { recursive: true });
+  const logger = pino({ level: process.env.PUNCHGATE_LOG ?? 'warn' }, process.stderr);
+
+  const dashboard = await startDashboard(
+    DashboardConfig.parse({
+      dataDir: path.join(dataDir, 'dashboard'),
+      http: { host: '127.0.0.1', port: Number(values['http-port']) },
+      mqtt: { mode: 'embedded', host: '127.0.0.1', port: Number(values['mqtt-port']) },
+    }),
+    logger.child({ process: 'dashboard' }),
+  );
+  // A fresh secret every start: the demo gateway is enrolled again each time.
+  const secret = newDeviceSecret();
+  const secretHash = await hashDeviceSecret(secret);
+  if (!(await dashboard.devices.setSecretHash(DEVICE_ID, secretHash))) {
+    await dashboard.devices.register({ id: DEVICE_ID, siteId: SITE_ID, name: 'Demo gateway', secretHash, createdAt: new Date().toISOString() });
+  }
+  await dashboard.configs.publish(DEVICE_ID, {
+    site: { id: SITE_ID, name: 'Demo shop, Mong Kok', timeZone: 'Asia/Hong_Kong' },
+    roster: demoRoster.map((entry) => ({ ...entry, credential: { ...entry.credential } })),
+    punch: { debounceSeconds: 10 },
+  });
+
+  const wire = createVirtualPair('demo-door');
+  const gateway = await startGateway(
+    GatewayConfig.parse({
+      deviceId: DEVICE_ID,
+      siteId: SITE_ID,
+      dataDir: path.join(dataDir, 'gateway'),
+      site: { name: 'Demo shop, Mong Kok', timeZone: 'Asia/Hong_Kong' },
+      readers: [{ id: 'door', path: wire.a, protocol: 'punchgate' }],
+      http: { host: '127.0.0.1', port: Number(values['gateway-port']) },
+      punch: { debounceSeconds: 10 },
+      mqtt: { url: dashboard.brokerUrl, password: secret, batch: { ackTimeoutSeconds: 5 } },
+      // The demo machine's clock is whatever it is; a real gateway checks NTP.
+      clock: { syncCommand: null },
+    }),
+    logger.child({ process: 'gateway' }),
+  );
+
+  const link = new SerialLink({ path: wire.b, baudRate: 115200, logger: logger.child({ part: 'demo-reader' }) });
+  await link.start();
+  const reader = new BridgeDeviceSimulator({ port: link });
+  reader.on('feedback', (feedback) => io.stdout(`  reader shows: ${feedback.kind.padEnd(9)} ${feedback.text ?? ''}`));
+  await reader.start();
+
+  io.stdout(`punchgate demo is running (data in ${dataDir})
+  dashboard:        ${dashboard.url}/health
+  punches (API):    curl -H 'Authorization: Bearer ${dashboard.apiToken}' '${dashboard.url}/api/v1/punches?limit=20'
+  devices (API):    curl -H 'Authorization: Bearer ${dashboard.apiToken}' ${dashboard.url}/api/v1/devices
+  MQTT broker:      ${dashboard.brokerUrl}
+  gateway:          ${gateway.url}/health
+Press Ctrl+C to stop.`);
+
+  let stopped = false;
+  void io.stopSignal.then(() => {
+    stopped = true;
+  });
+  for (let index = 0; !stopped; index += 1) {
+    const card = demoTaps[index % demoTaps.length] as CardRead;
+    io.stdout(`tap ${card.kind}:${card.uid}`);
+    await reader.tap(card);
+    await Promise.race([sleep(Number(values.interval)), io.stopSignal]);
+  }
+  await reader.stop();
+  await link.stop();
+  await gateway.stop();
+  await dashboard.stop();
+  return 0;
+}
