@@ -12,6 +12,38 @@ export const ReaderHealth = z.object({
   firmware: z.string().optional(),
 });
 
+/** The MQTT uplink: connection, drain counters. `enabled: false` when the config has no `mqtt`. */
+export const UplinkHealthSchema = z.discriminatedUnion('enabled', [
+  z.object({ enabled: z.literal(false) }),
+  z.object({
+    enabled: z.literal(true),
+    state: z.enum(['idle', 'connecting', 'connected', 'waiting', 'stopped']),
+    /** The broker URL without credentials. */
+    url: z.string(),
+    since: z.string().nullable(),
+    connects: z.number().int(),
+    lastError: z.string().nullable(),
+    inFlight: z.number().int(),
+    batchesSent: z.number().int(),
+    resends: z.number().int(),
+    punchesAcked: z.number().int(),
+    punchesRejected: z.number().int(),
+    ignoredAcks: z.number().int(),
+    lastAckAt: z.string().nullable(),
+    /** The boot whose unsynced punches wait for the clock, if any. */
+    holding: z.string().nullable(),
+  }),
+]);
+export type UplinkHealthReport = z.infer<typeof UplinkHealthSchema>;
+
+export const StorageHealthSchema = z.object({
+  alarms: z.array(z.string()),
+  pending: z.number().int().nullable(),
+  freeMegabytes: z.number().int().nullable(),
+  lastPruneAt: z.string().nullable(),
+  pruned: z.number().int(),
+});
+
 export const GatewayHealthSchema = z.object({
   ok: z.boolean(),
   deviceId: z.string(),
@@ -24,6 +56,8 @@ export const GatewayHealthSchema = z.object({
   clock: z.object({ now: z.string(), synced: z.boolean() }),
   roster: z.object({ entries: z.number().int(), source: z.string().nullable() }),
   taps: z.record(z.string(), z.number().int()),
+  uplink: UplinkHealthSchema,
+  storage: StorageHealthSchema,
   problems: z.array(z.string()),
 });
 export type GatewayHealth = z.infer<typeof GatewayHealthSchema>;

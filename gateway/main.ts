@@ -9,22 +9,30 @@ import { feedbackFor } from './feedback.js';
 import type { GatewayHealth } from './health.js';
 import { buildGatewayHttp } from './http/server.js';
 import { PunchDesk, type TapOutcome, type TapResult } from './punch-desk.js';
+import { Retention } from './retention.js';
 import { RosterIndex } from './roster-index.js';
 import { loadRosterFile } from './roster-file.js';
 import { RosterCache } from './store/roster-cache.js';
 import { Store } from './store/store.js';
+import { Uplink } from './uplink/uplink.js';
 import { softwareVersion } from './version.js';
 
 export interface GatewayDependencies {
   clock?: Clock;
   /** Test hook: shorter serial re-open back-off. */
   readerRetryMs?: { min: number; max: number };
+  /** Test hooks: faster status republish, drain poll and storage checks. */
+  uplink?: { statusIntervalMs?: number; statusMinIntervalMs?: number; pollIntervalMs?: number };
+  retention?: { checkIntervalMs?: number; pruneIntervalMs?: number };
 }
 
 export interface Gateway {
   readonly store: Store;
   readonly desk: PunchDesk;
   readonly readers: readonly ReaderDriver[];
+  /** The MQTT uplink, when the config has `mqtt`: register config/command handlers on it. */
+  readonly uplink: Uplink | undefined;
+  readonly retention: Retention;
   /** `http://host:port` the local HTTP listens on. */
   readonly url: string;
   health(): Promise<GatewayHealth>;
@@ -97,9 +105,35 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
 
     const version = softwareVersion();
     const startedAt = clock.now().toISOString();
+
+    // The uplink and retention get their own SQLite connection. On the desk's connection their
+    // reads would see a punch inside the desk's open transaction (and could send a punch whose
+    // commit then fails), and their writes would run inside that transaction or collide with it.
+    // On a second connection SQLite isolates them: reads see committed rows only, and a write waits
+    // for the desk's (busy_timeout) instead of failing the tap.
+    const sideStore = await Store.open({ dataDir: config.dataDir, synchronous: config.storage.synchronous, logger: logger.child({ part: 'store-uplink' }) });
+    cleanups.push(() => sideStore.close());
+
+    let uplink: Uplink | undefined;
+    const retention = new Retention({
+      outbox: sideStore.outbox,
+      dataDir: config.dataDir,
+      settings: config.retention,
+      now: () => clock.now(),
+      clockSynced: () => clock.synced(),
+      logger: logger.child({ part: 'retention' }),
+      onAlarmsChanged: () => void uplink?.publishStatus(),
+      ...deps.retention,
+    });
+    retention.start();
+    cleanups.push(() => retention.stop());
+
     const health = async (): Promise<GatewayHealth> => {
       const readerStatuses = readers.map((reader) => reader.status());
       const problems = readerStatuses.filter((status) => status.state !== 'ready').map((status) => `reader ${status.id}: ${status.state}${status.detail ? ` (${status.detail})` : ''}`);
+      const uplinkHealth = uplink ? uplink.health() : ({ enabled: false } as const);
+      if (uplinkHealth.enabled && uplinkHealth.state !== 'connected') problems.push(`uplink: ${uplinkHealth.state}${uplinkHealth.lastError ? ` (${uplinkHealth.lastError})` : ''}`);
+      problems.push(...retention.alarms().map((alarm) => `storage: ${alarm}`));
       const [lastPunch] = await store.outbox.recent(1);
       return {
         ok: problems.length === 0,
@@ -113,6 +147,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
         clock: { now: clock.now().toISOString(), synced: clock.synced() },
         roster: { entries: rosterIndex.size, source: rosterSource },
         taps: { ...tapCounts },
+        uplink: uplinkHealth,
+        storage: retention.health(),
         problems,
       };
     };
@@ -122,12 +158,40 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     cleanups.push(() => http.close());
     const address = http.server.address();
     const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
-    logger.info({ url, readers: readers.length, deviceId: config.deviceId }, 'gateway started');
+
+    // Started last so that it is stopped first: the offline status goes out while the rest still runs.
+    if (config.mqtt) {
+      const started = new Uplink({
+        deviceId: config.deviceId,
+        settings: config.mqtt,
+        outbox: sideStore.outbox,
+        // Punches of this boot taken before the clock synced may still get their time corrected.
+        holdUnsyncedOfBoot: () => (clock.synced() ? null : clock.bootId()),
+        status: {
+          version,
+          now: () => clock.now(),
+          clock: () => ({ synced: clock.synced() }),
+          readers: () => readers.map((reader) => reader.status()),
+          alarms: () => retention.alarms(),
+        },
+        logger,
+        ...deps.uplink,
+      });
+      desk.on('outcome', (outcome) => {
+        if (outcome.punch) started.notify();
+      });
+      started.start();
+      cleanups.push(() => started.stop());
+      uplink = started;
+    }
+    logger.info({ url, readers: readers.length, deviceId: config.deviceId, uplink: config.mqtt ? uplink?.health().url : 'none' }, 'gateway started');
 
     return {
       store,
       desk,
       readers,
+      uplink,
+      retention,
       url,
       health,
       async stop() {

@@ -55,6 +55,11 @@ export const migrations: readonly string[] = [
   ALTER TABLE punches ADD COLUMN mono_ms REAL;
   CREATE INDEX punches_unsynced ON punches(boot_id, seq) WHERE clock_synced = 0;
   `,
+  // Retention prunes acknowledged punches by the time of their ack; without this index each prune
+  // would walk every acknowledged row to find the few that are old enough.
+  `
+  CREATE INDEX punches_acked_at ON punches(acked_at) WHERE state = 'acked';
+  `,
 ];
 
 export async function migrate(db: Database): Promise<number> {

@@ -22,6 +22,32 @@ export interface PunchToCommit {
   monoMs: number;
 }
 
+/** A pending punch as stored: its body is sent as it is (after a parse check). */
+export interface PendingRow {
+  seq: number;
+  id: string;
+  body: string;
+}
+
+export interface PendingPage {
+  /** Sendable rows in seq order (held rows are left out). */
+  rows: PendingRow[];
+  /** Held rows the query stepped over: they stay pending and are sent once the hold lifts. */
+  held: number;
+  /** The highest seq the query looked at, held rows included: the next page starts after it. */
+  lastSeq: number | undefined;
+  /** The query returned fewer rows than asked: nothing pending lies beyond `lastSeq` (yet). */
+  end: boolean;
+}
+
+export interface ServerVerdicts {
+  accepted: readonly string[];
+  rejected: ReadonlyArray<{ id: string; reason: string }>;
+}
+
+/** SQLite's bound-parameter limit is far above this; the chunks keep each statement small. */
+const ID_CHUNK = 500;
+
 /**
  * The punch outbox: every punch is a row here before anyone is told it counted, and stays until
  * the server has acknowledged it (and local retention has passed).
@@ -95,6 +121,96 @@ export class Outbox {
       counts.total += row.n;
     }
     return counts;
+  }
+
+  /**
+   * Keyset page of pending punches after `afterSeq`, oldest first, at most `limit` rows looked at.
+   * Rows with `clock_synced = 0` taken in boot `holdBootId` are stepped over without their body:
+   * their time may still be corrected once the clock syncs. The drain streams the backlog this
+   * way, one page at a time, so a backlog of any size costs one page of memory.
+   */
+  async pendingAfter(afterSeq: number, limit: number, holdBootId: string | null = null): Promise<PendingPage> {
+    // `boot_id = NULL` is never true, so a null hold holds nothing.
+    const rows = await this.db.all<{ seq: number; id: string; body: string | null }>(
+      `SELECT seq, id, CASE WHEN clock_synced = 0 AND boot_id = ? THEN NULL ELSE body END AS body
+       FROM punches WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?`,
+      [holdBootId, afterSeq, limit],
+    );
+    const sendable: PendingRow[] = [];
+    for (const row of rows) if (row.body !== null) sendable.push({ seq: row.seq, id: row.id, body: row.body });
+    return { rows: sendable, held: rows.length - sendable.length, lastSeq: rows.at(-1)?.seq, end: rows.length < limit };
+  }
+
+  /**
+   * Records the server's verdicts in one transaction. Only rows still pending change, so a late or
+   * duplicate ack changes nothing and every punch is acknowledged exactly once.
+   */
+  async settle(verdicts: ServerVerdicts, atIso: string): Promise<{ acked: number; rejected: number }> {
+    let acked = 0;
+    let rejected = 0;
+    await this.db.transaction(async () => {
+      for (let start = 0; start < verdicts.accepted.length; start += ID_CHUNK) {
+        const ids = verdicts.accepted.slice(start, start + ID_CHUNK);
+        // `+state`: with a long IN list SQLite's planner otherwise walks every pending row through
+        // the state index (measured: 45 ms instead of 3 ms per 500 ids, worse with the backlog).
+        const result = await this.db.run(
+          `UPDATE punches SET state = 'acked', acked_at = ? WHERE +state = 'pending' AND id IN (${ids.map(() => '?').join(',')})`,
+          [atIso, ...ids],
+        );
+        acked += result.changes;
+      }
+      for (const { id, reason } of verdicts.rejected) {
+        const result = await this.db.run("UPDATE punches SET state = 'rejected', reject_reason = ?, acked_at = ? WHERE +state = 'pending' AND id = ?", [reason, atIso, id]);
+        rejected += result.changes;
+      }
+    });
+    return { acked, rejected };
+  }
+
+  /** Rejects rows the gateway itself cannot send (a body that no longer parses): kept, never re-read forever. */
+  async rejectLocally(rows: ReadonlyArray<{ seq: number; reason: string }>, atIso: string): Promise<number> {
+    let changed = 0;
+    await this.db.transaction(async () => {
+      for (const { seq, reason } of rows) {
+        changed += (await this.db.run("UPDATE punches SET state = 'rejected', reject_reason = ?, acked_at = ? WHERE +state = 'pending' AND seq = ?", [reason, atIso, seq])).changes;
+      }
+    });
+    return changed;
+  }
+
+  /** Puts rejected punches back to pending (an operator's resync after fixing the server side). */
+  async requeueRejected(): Promise<number> {
+    return (await this.db.run("UPDATE punches SET state = 'pending', reject_reason = NULL, acked_at = NULL WHERE state = 'rejected'")).changes;
+  }
+
+  /**
+   * Deletes at most `limit` acknowledged punches acked before `cutoffIso`, oldest first; returns how
+   * many. Small chunks keep each write transaction short, so a tap never waits long behind a prune.
+   */
+  async pruneAcked(cutoffIso: string, limit: number): Promise<number> {
+    // INDEXED BY: left to itself the planner takes the state index and sorts every acked row.
+    const result = await this.db.run(
+      "DELETE FROM punches WHERE seq IN (SELECT seq FROM punches INDEXED BY punches_acked_at WHERE state = 'acked' AND acked_at < ? ORDER BY acked_at LIMIT ?)",
+      [cutoffIso, limit],
+    );
+    return result.changes;
+  }
+
+  /** The oldest punch not yet acknowledged, by seq (the order punches were taken). */
+  async oldestPending(): Promise<{ seq: number; at: string } | undefined> {
+    return this.db.get<{ seq: number; at: string }>("SELECT seq, at FROM punches WHERE state = 'pending' ORDER BY seq LIMIT 1");
+  }
+
+  async pendingCount(): Promise<number> {
+    return (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM punches WHERE state = 'pending'"))?.n ?? 0;
+  }
+
+  /** What the device status reports about the outbox; each part is one index lookup or scan. */
+  async uplinkCounts(): Promise<{ pending: number; rejected: number; oldestPendingAt: string | null }> {
+    const pending = await this.pendingCount();
+    const rejected = (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM punches WHERE state = 'rejected'"))?.n ?? 0;
+    const oldest = pending > 0 ? await this.oldestPending() : undefined;
+    return { pending, rejected, oldestPendingAt: oldest?.at ?? null };
   }
 
   async refusedTaps(limit: number): Promise<RefusedTap[]> {

@@ -18,27 +18,7 @@ export class RosterCache {
 
   /** Replaces the whole roster in one transaction: readers never see half of an update. */
   async replace(entries: readonly RosterEntry[], origin: RosterSource): Promise<void> {
-    await this.db.transaction(async () => {
-      await this.db.run('DELETE FROM roster');
-      for (const entry of entries) {
-        await this.db.run('INSERT INTO roster (credential_key, kind, uid, employee_id, name, status) VALUES (?, ?, ?, ?, ?, ?)', [
-          credentialKey(entry.credential),
-          entry.credential.kind,
-          entry.credential.uid,
-          entry.employeeId,
-          entry.name,
-          entry.status,
-        ]);
-      }
-      const meta: Array<[string, string]> = [
-        ['roster.source', origin.source],
-        ['roster.fingerprint', RosterCache.fingerprint(entries)],
-        ['roster.updatedAt', new Date().toISOString()],
-      ];
-      for (const [key, value] of meta) {
-        await this.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', [key, value]);
-      }
-    });
+    await this.db.transaction(() => writeRoster(this.db, entries, origin));
   }
 
   async load(): Promise<RosterEntry[]> {
@@ -56,5 +36,31 @@ export class RosterCache {
   async fingerprint(): Promise<string | undefined> {
     const row = await this.db.get<{ value: string }>("SELECT value FROM meta WHERE key = 'roster.fingerprint'");
     return row?.value;
+  }
+}
+
+/**
+ * The roster rows and their meta, written inside a transaction the caller holds (RosterCache.replace,
+ * or a pushed config that replaces the roster together with its own meta).
+ */
+export async function writeRoster(db: Database, entries: readonly RosterEntry[], origin: RosterSource): Promise<void> {
+  await db.run('DELETE FROM roster');
+  for (const entry of entries) {
+    await db.run('INSERT INTO roster (credential_key, kind, uid, employee_id, name, status) VALUES (?, ?, ?, ?, ?, ?)', [
+      credentialKey(entry.credential),
+      entry.credential.kind,
+      entry.credential.uid,
+      entry.employeeId,
+      entry.name,
+      entry.status,
+    ]);
+  }
+  const meta: Array<[string, string]> = [
+    ['roster.source', origin.source],
+    ['roster.fingerprint', RosterCache.fingerprint(entries)],
+    ['roster.updatedAt', new Date().toISOString()],
+  ];
+  for (const [key, value] of meta) {
+    await db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 }

@@ -5,6 +5,8 @@ export class ManualClock implements Clock {
   private wallMs: number;
   private monoMs = 1_000_000;
   isSynced = true;
+  /** The boot id it reports; a test "reboots" by changing it. */
+  boot = 'test-boot';
 
   constructor(start: string) {
     this.wallMs = Date.parse(start);
@@ -19,7 +21,7 @@ export class ManualClock implements Clock {
   }
 
   bootId(): string {
-    return 'test-boot';
+    return this.boot;
   }
 
   synced(): boolean {
@@ -29,5 +31,10 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     this.wallMs += ms;
     this.monoMs += ms;
+  }
+
+  /** Steps the wall clock alone, as NTP does when it first syncs a clock that booted wrong. */
+  setWall(iso: string): void {
+    this.wallMs = Date.parse(iso);
   }
 }
