@@ -28,6 +28,8 @@ export interface Dashboard {
   readonly punches: PunchRepository;
   readonly configs: ConfigPublisher;
   readonly ingest: PunchIngest;
+  /** The dashboard's own MQTT client (full rights on the embedded broker). */
+  readonly mqtt: MqttClient;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
       punches,
       configs,
       ingest,
+      mqtt: client,
       async stop() {
         await runCleanups();
         logger.info('dashboard stopped');

@@ -116,6 +116,9 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
     logger.child({ process: 'gateway' }),
   );
 
+  // The roster comes from the dashboard over MQTT: wait for it so that the first tap is known.
+  for (let waited = 0; (await gateway.health()).config.version === 0 && waited < 10_000; waited += 50) await sleep(50);
+
   const link = new SerialLink({ path: wire.b, baudRate: 115200, logger: logger.child({ part: 'demo-reader' }) });
   await link.start();
   const reader = new BridgeDeviceSimulator({ port: link });

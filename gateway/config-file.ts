@@ -38,5 +38,16 @@ function resolvePaths(config: GatewayConfig, base: string): GatewayConfig {
     dataDir: path.resolve(base, config.dataDir),
     ...(config.rosterFile ? { rosterFile: path.resolve(base, config.rosterFile) } : {}),
     readers: config.readers.map((reader) => ({ ...reader, path: path.resolve(base, reader.path) })),
+    ...(config.mqtt
+      ? {
+          mqtt: {
+            ...config.mqtt,
+            ...(config.mqtt.passwordFile ? { passwordFile: path.resolve(base, config.mqtt.passwordFile) } : {}),
+            ...(config.mqtt.ca ? { ca: path.resolve(base, config.mqtt.ca) } : {}),
+            ...(config.mqtt.cert ? { cert: path.resolve(base, config.mqtt.cert) } : {}),
+            ...(config.mqtt.key ? { key: path.resolve(base, config.mqtt.key) } : {}),
+          },
+        }
+      : {}),
   };
 }

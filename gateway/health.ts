@@ -53,8 +53,10 @@ export const GatewayHealthSchema = z.object({
   readers: z.array(ReaderHealth),
   outbox: z.object({ pending: z.number().int(), acked: z.number().int(), rejected: z.number().int(), total: z.number().int() }),
   lastPunch: Punch.nullable(),
-  clock: z.object({ now: z.string(), synced: z.boolean() }),
+  clock: z.object({ now: z.string(), synced: z.boolean(), source: z.string().optional() }),
   roster: z.object({ entries: z.number().int(), source: z.string().nullable() }),
+  /** The pushed config in force (version 0: the local config file rules) and why the last push was refused. */
+  config: z.object({ version: z.number().int(), error: z.string().nullable() }),
   taps: z.record(z.string(), z.number().int()),
   uplink: UplinkHealthSchema,
   storage: StorageHealthSchema,

@@ -3,7 +3,11 @@ import type { Logger } from 'pino';
 import type { Roster } from '../core/roster.js';
 import type { ReaderDriver } from '../firmware-bridge/reader-driver.js';
 import { createReaderDriver } from '../firmware-bridge/reader-factory.js';
-import { SystemClock, type Clock } from './clock.js';
+import type { Clock } from './clock.js';
+import { ClockCorrector } from './clock-correction.js';
+import { ClockTrust } from './clock-trust.js';
+import { CommandHandler } from './commands.js';
+import { ConfigApplier } from './config-apply.js';
 import type { GatewayConfig } from './config.js';
 import { feedbackFor } from './feedback.js';
 import type { GatewayHealth } from './health.js';
@@ -12,12 +16,16 @@ import { PunchDesk, type TapOutcome, type TapResult } from './punch-desk.js';
 import { Retention } from './retention.js';
 import { RosterIndex } from './roster-index.js';
 import { loadRosterFile } from './roster-file.js';
+import { reloadRosterFile } from './roster-reload.js';
+import { ClockCorrections } from './store/clock-corrections.js';
+import { ConfigCache } from './store/config-cache.js';
 import { RosterCache } from './store/roster-cache.js';
 import { Store } from './store/store.js';
 import { Uplink } from './uplink/uplink.js';
 import { softwareVersion } from './version.js';
 
 export interface GatewayDependencies {
+  /** Test hook: a clock the test controls, instead of the system clock checked by clock.syncCommand. */
   clock?: Clock;
   /** Test hook: shorter serial re-open back-off. */
   readerRetryMs?: { min: number; max: number };
@@ -45,7 +53,10 @@ export interface Gateway {
  * before anything is written.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger, deps: GatewayDependencies = {}): Promise<Gateway> {
-  const clock = deps.clock ?? new SystemClock();
+  const trust = deps.clock
+    ? undefined
+    : new ClockTrust({ syncCommand: config.clock.syncCommand, checkIntervalMs: config.clock.checkIntervalSeconds * 1000, logger: logger.child({ part: 'clock' }) });
+  const clock: Clock = deps.clock ?? (trust as ClockTrust);
   // Validate the roster file before the store exists: a bad file must change nothing on disk.
   const rosterFromFile: Roster | undefined = config.rosterFile ? await loadRosterFile(config.rosterFile) : undefined;
   const store = await Store.open({ dataDir: config.dataDir, synchronous: config.storage.synchronous, logger: logger.child({ part: 'store' }) });
@@ -55,7 +66,21 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
   };
 
   try {
-    if (rosterFromFile && config.rosterFile) {
+    if (trust) {
+      // Before the first tap: every punch must carry a considered clock verdict.
+      await trust.start();
+      cleanups.push(() => trust.stop());
+    }
+    // A config pushed by the dashboard outranks the local site, punch and roster settings.
+    const applier = new ConfigApplier({
+      deviceId: config.deviceId,
+      local: { siteId: config.siteId, site: config.site, punch: config.punch },
+      cache: new ConfigCache(store.db),
+      logger: logger.child({ part: 'config' }),
+      now: () => clock.now(),
+    });
+    const pushed = await applier.load();
+    if (!pushed && rosterFromFile && config.rosterFile) {
       if ((await store.roster.fingerprint()) !== RosterCache.fingerprint(rosterFromFile)) {
         await store.roster.replace(rosterFromFile, { source: `file:${config.rosterFile}` });
         logger.info({ entries: rosterFromFile.length, file: config.rosterFile }, 'roster loaded from file');
@@ -64,16 +89,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     // The config this gateway runs, kept beside the punches it produced (and the base that pushed
     // configs will replace atomically).
     await store.setMeta('config.applied', JSON.stringify(config));
-    const rosterIndex = new RosterIndex(await store.roster.load());
-    const rosterSource = (await store.getMeta('roster.source')) ?? null;
+    let rosterIndex = pushed?.roster ?? new RosterIndex(await store.roster.load());
+    let rosterSource = pushed?.rosterSource ?? (await store.getMeta('roster.source')) ?? null;
+    let site = { id: pushed?.siteId ?? config.siteId, timeZone: pushed?.timeZone ?? config.site.timeZone };
+    const punchSettings = pushed?.punch ?? config.punch;
 
     const tapCounts: Record<TapResult, number> = { accepted: 0, unknown: 0, revoked: 0, duplicate: 0, error: 0 };
     const desk = new PunchDesk({
       deviceId: config.deviceId,
-      siteId: config.siteId,
-      timeZone: config.site.timeZone,
-      debounceMs: config.punch.debounceSeconds * 1000,
-      direction: config.punch.direction,
+      siteId: site.id,
+      timeZone: site.timeZone,
+      debounceMs: punchSettings.debounceSeconds * 1000,
+      direction: punchSettings.direction,
       outbox: store.outbox,
       roster: () => rosterIndex,
       clock,
@@ -97,7 +124,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     );
     for (const reader of readers) {
       reader.on('card', (read) => {
-        void desk.submit({ readerId: reader.id, read }).then((outcome) => reader.feedback(feedbackFor(outcome, config.site.timeZone)));
+        void desk.submit({ readerId: reader.id, read }).then((outcome) => reader.feedback(feedbackFor(outcome, site.timeZone)));
       });
       await reader.start();
       cleanups.push(() => reader.stop());
@@ -115,6 +142,28 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     cleanups.push(() => sideStore.close());
 
     let uplink: Uplink | undefined;
+
+    // Punches of this boot taken before the clock synced wait for their correction before upload.
+    let correctionDue = false;
+    if (trust) {
+      const corrector = new ClockCorrector({
+        clock: trust,
+        corrections: new ClockCorrections(store.db),
+        timeZone: () => site.timeZone,
+        logger: logger.child({ part: 'clock' }),
+      });
+      corrector.start();
+      cleanups.push(() => corrector.stop());
+      // Registered after the corrector's own listener, so idle() covers the correction it queued.
+      trust.on('synced', () => {
+        correctionDue = true;
+        void corrector.idle().then(() => {
+          correctionDue = false;
+          uplink?.notify();
+        });
+      });
+    }
+    const clockStatus = (): { synced: boolean; source?: string } => (trust ? { synced: trust.synced(), source: trust.state().source } : { synced: clock.synced() });
     const retention = new Retention({
       outbox: sideStore.outbox,
       dataDir: config.dataDir,
@@ -144,8 +193,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
         readers: readerStatuses,
         outbox: await store.outbox.counts(),
         lastPunch: lastPunch ?? null,
-        clock: { now: clock.now().toISOString(), synced: clock.synced() },
+        clock: { now: clock.now().toISOString(), ...clockStatus() },
         roster: { entries: rosterIndex.size, source: rosterSource },
+        config: { version: applier.appliedVersion(), error: applier.lastError()?.reason ?? null },
         taps: { ...tapCounts },
         uplink: uplinkHealth,
         storage: retention.health(),
@@ -166,11 +216,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
         settings: config.mqtt,
         outbox: sideStore.outbox,
         // Punches of this boot taken before the clock synced may still get their time corrected.
-        holdUnsyncedOfBoot: () => (clock.synced() ? null : clock.bootId()),
+        holdUnsyncedOfBoot: () => (clock.synced() && !correctionDue ? null : clock.bootId()),
         status: {
           version,
           now: () => clock.now(),
-          clock: () => ({ synced: clock.synced() }),
+          clock: clockStatus,
+          configVersion: () => applier.appliedVersion() || undefined,
+          configError: () => applier.lastError()?.reason,
           readers: () => readers.map((reader) => reader.status()),
           alarms: () => retention.alarms(),
         },
@@ -179,6 +231,42 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       });
       desk.on('outcome', (outcome) => {
         if (outcome.punch) started.notify();
+      });
+      started.onConfig(async (payload) => {
+        const result = await applier.apply(payload);
+        if (result.outcome === 'applied') {
+          const running = result.config;
+          rosterIndex = running.roster;
+          rosterSource = running.rosterSource;
+          site = { id: running.siteId, timeZone: running.timeZone };
+          desk.updateSettings({ siteId: running.siteId, timeZone: running.timeZone, debounceMs: running.punch.debounceSeconds * 1000, direction: running.punch.direction });
+          logger.info({ version: running.version, roster: running.rosterEntries }, 'pushed config applied');
+        } else if (result.outcome !== 'unchanged') {
+          logger.warn({ reason: result.reason }, 'pushed config refused; the last good config stays');
+        }
+        await started.publishStatus();
+      });
+      const commands = new CommandHandler({
+        resync: async () => {
+          await trust?.check();
+          return started.resync();
+        },
+        reload: async () => {
+          const reloaded = await reloadRosterFile({ file: config.rosterFile, roster: store.roster, pushedVersion: () => applier.appliedVersion() });
+          if (reloaded.changed) {
+            rosterIndex = new RosterIndex(await store.roster.load());
+            rosterSource = reloaded.source;
+          }
+          return { changed: reloaded.changed, entries: reloaded.roster.length };
+        },
+        readers: () => readers,
+        publish: async (reply) => {
+          await started.publishReply(reply);
+        },
+        logger: logger.child({ part: 'commands' }),
+      });
+      started.onCommand(async (payload) => {
+        await commands.handle(payload);
       });
       started.start();
       cleanups.push(() => started.stop());
