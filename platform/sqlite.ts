@@ -3,8 +3,11 @@ import sqlite3 from 'sqlite3';
 export type SqlValue = string | number | bigint | null | Buffer;
 export type Row = Record<string, SqlValue>;
 
-/** A thin promise face on one sqlite3 connection, shared by the gateway store and the central database. */
+/** A thin promise face on one sqlite3 connection: the gateway store and the central database both use it. */
 export class Database {
+  /** The tail of the queue of transactions: each waits for the one before it. */
+  private transactions: Promise<void> = Promise.resolve();
+
   private constructor(private readonly db: sqlite3.Database) {}
 
   static open(file: string): Promise<Database> {
@@ -44,18 +47,28 @@ export class Database {
   /**
    * Runs `work` inside BEGIN IMMEDIATE .. COMMIT. The promise resolves after COMMIT returns, which
    * (WAL, synchronous=FULL) is after the WAL was fsynced: the rows are on disk.
-   * Callers must not interleave other statements on this connection meanwhile (the store
-   * serialises its writers).
+   * Transactions run one at a time, in call order: the desk's commits, the uplink's acks, config
+   * pushes and clock corrections all write on this one connection at run time, and a second
+   * BEGIN inside an open transaction would fail (or its statements would join the wrong one).
+   * So `work` must never start a transaction itself (it would wait for itself forever).
    */
   async transaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.exec('BEGIN IMMEDIATE');
+    const previous = this.transactions;
+    let release: () => void = () => undefined;
+    this.transactions = new Promise<void>((resolve) => (release = resolve));
+    await previous;
     try {
-      const result = await work();
-      await this.exec('COMMIT');
-      return result;
-    } catch (error) {
-      await this.exec('ROLLBACK').catch(() => undefined);
-      throw error;
+      await this.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work();
+        await this.exec('COMMIT');
+        return result;
+      } catch (error) {
+        await this.exec('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      release();
     }
   }
 

@@ -1,3 +1,4 @@
+import { applyMigrations } from '../../platform/migrate.js';
 import type { Database } from '../../platform/sqlite.js';
 
 /** Schema history of the central database; `PRAGMA user_version` counts the applied entries. */
@@ -45,15 +46,5 @@ export const centralMigrations: readonly string[] = [
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {
-  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
-  const current = row?.user_version ?? 0;
-  if (current > centralMigrations.length) {
-    throw new Error(`the central database is at schema version ${current}, newer than this software (${centralMigrations.length})`);
-  }
-  for (let version = current; version < centralMigrations.length; version += 1) {
-    await db.transaction(async () => {
-      await db.exec(centralMigrations[version] ?? '');
-      await db.exec(`PRAGMA user_version = ${version + 1}`);
-    });
-  }
+  await applyMigrations(db, centralMigrations, 'the central database');
 }

@@ -1,6 +1,6 @@
 import { Punch } from '../../core/punch.js';
 import { localDay } from '../../core/time.js';
-import type { Database } from './database.js';
+import type { Database } from '../../platform/sqlite.js';
 
 export interface CorrectionRequest {
   /** Only punches of this boot: monotonic readings of other boots mean nothing now. */

@@ -1,5 +1,5 @@
 import type { RosterEntry } from '../../core/roster.js';
-import type { Database } from './database.js';
+import type { Database } from '../../platform/sqlite.js';
 import { writeRoster } from './roster-cache.js';
 
 /** Meta keys of the last good pushed config. */

@@ -1,4 +1,5 @@
-import type { Database } from './database.js';
+import { applyMigrations } from '../../platform/migrate.js';
+import type { Database } from '../../platform/sqlite.js';
 
 /**
  * Schema history of the gateway store, applied in order; `PRAGMA user_version` holds how many
@@ -62,17 +63,6 @@ export const migrations: readonly string[] = [
   `,
 ];
 
-export async function migrate(db: Database): Promise<number> {
-  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
-  const current = row?.user_version ?? 0;
-  if (current > migrations.length) {
-    throw new Error(`the store is at schema version ${current}, newer than this software (${migrations.length}); refusing to touch it`);
-  }
-  for (let version = current; version < migrations.length; version += 1) {
-    await db.transaction(async () => {
-      await db.exec(migrations[version] ?? '');
-      await db.exec(`PRAGMA user_version = ${version + 1}`);
-    });
-  }
-  return migrations.length;
+export function migrate(db: Database): Promise<number> {
+  return applyMigrations(db, migrations, 'the gateway store');
 }

@@ -1,5 +1,5 @@
 import { Punch } from '../../core/punch.js';
-import type { Database } from './database.js';
+import type { Database } from '../../platform/sqlite.js';
 
 export interface RefusedTap {
   id: string;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CredentialKind, credentialKey } from '../../core/credential.js';
 import type { RosterEntry } from '../../core/roster.js';
-import type { Database } from './database.js';
+import type { Database } from '../../platform/sqlite.js';
 
 export interface RosterSource {
   /** Where this roster came from: `file:/etc/punchgate/roster.json`, later `dashboard:v42`. */

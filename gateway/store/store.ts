@@ -1,7 +1,7 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Database } from './database.js';
+import { Database } from '../../platform/sqlite.js';
 import { migrate } from './migrations.js';
 import { Outbox } from './outbox.js';
 import { RosterCache } from './roster-cache.js';

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import type { Feedback } from '../../core/feedback.js';
 import { SerialLink } from '../../firmware-bridge/serial-link.js';
 import { BridgeDeviceSimulator } from '../../firmware-bridge/simulators/bridge-device.js';
-import type { Database } from '../../gateway/store/database.js';
+import type { Database } from '../../platform/sqlite.js';
 import { PtyPair } from '../support/pty-pair.js';
 import { cpuSnapshot, cpuUse, type CpuSnapshot, type CpuUse } from './cpu-load.js';
 import { childPids, schedDelta, schedOf, type Sched, type SchedPerOp } from './sched.js';

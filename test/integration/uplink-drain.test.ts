@@ -264,9 +264,9 @@ describe('uplink drain over a real broker', () => {
     gw.uplink?.onConfig((payload) => {
       configs.push(payload.toString());
     });
-    gw.uplink?.onCommand(async (payload) => {
+    // The gateway's own command handler (gateway/main.ts) answers; this one only watches.
+    gw.uplink?.onCommand((payload) => {
       commands.push(payload.toString());
-      await gw.uplink?.publishReply({ requestId: 'r-1', ok: true, result: { pending: 0 } });
     });
     await waitFor('connected', () => gw.uplink?.connected);
     const replies: string[] = [];
@@ -278,7 +278,9 @@ describe('uplink drain over a real broker', () => {
     await server.publishRaw(DEVICE, 'commands', Buffer.from('{"requestId":"r-1","command":"resync"}'));
     await waitFor('both handled and replied', () => configs.length === 1 && commands.length === 1 && replies.length === 1);
     expect(configs[0]).toBe('{"version":1}');
-    expect(JSON.parse(replies[0] ?? '')).toEqual({ requestId: 'r-1', ok: true, result: { pending: 0 } });
+    expect(JSON.parse(replies[0] ?? '')).toEqual({ requestId: 'r-1', ok: true, result: { pending: 0, requeued: 0 } });
+    // The gateway's config applier saw the same payload and refused it (no site, no roster).
+    await waitFor('the refusal', async () => (await gw.health()).config.error !== null);
     await watcher.endAsync(true);
   });
 });
