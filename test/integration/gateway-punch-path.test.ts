@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sqlite3 from 'sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Feedback } from '../../core/feedback.js';
 import { encodeEm4100Frame } from '../../firmware-bridge/codecs/em4100.js';
@@ -13,25 +12,13 @@ import { startGateway, type Gateway } from '../../gateway/main.js';
 import { testLogger } from '../support/logger.js';
 import { PtyPair } from '../support/pty-pair.js';
 import { waitFor } from '../support/wait.js';
+import { rowsOf } from '../support/sqlite-rows.js';
 
 const roster = [
   { credential: { kind: 'em4100', uid: '62E3086CED' }, employeeId: 'E001', name: 'Chan Tai Man' },
   { credential: { kind: 'mifare', uid: '04A1B2C3D4E5F6' }, employeeId: 'E002', name: 'Wong Siu Ming' },
   { credential: { kind: 'mifare', uid: '0A0B0C0D' }, employeeId: 'E003', name: 'Ho Wing Sze', status: 'revoked' },
 ];
-
-function query(file: string, sql: string): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (openError) => {
-      if (openError) return reject(openError);
-      db.all(sql, (error, rows: Array<Record<string, unknown>>) => {
-        db.close();
-        if (error) reject(error);
-        else resolve(rows);
-      });
-    });
-  });
-}
 
 describe('the punch path: reader bytes on a real pty -> punch in SQLite -> feedback on the wire', () => {
   let dir: string;
@@ -93,7 +80,7 @@ describe('the punch path: reader bytes on a real pty -> punch in SQLite -> feedb
     await device.tap({ kind: 'em4100', uid: '62E3086CED' });
     await waitFor('feedback 1', () => feedback.length === 1);
     // The feedback is here, so the punch must already be readable by another connection.
-    expect(await query(gw.store.file, 'SELECT employee_id, direction, credential_key FROM punches')).toEqual([
+    expect(await rowsOf(gw.store.file, 'SELECT employee_id, direction, credential_key FROM punches')).toEqual([
       { employee_id: 'E001', direction: 'in', credential_key: 'em4100:E3086CED' },
     ]);
     expect(feedback[0]).toEqual({ kind: 'accepted', text: expect.stringMatching(/^IN \d\d:\d\d Chan Tai Man$/) });
@@ -103,11 +90,11 @@ describe('the punch path: reader bytes on a real pty -> punch in SQLite -> feedb
     await device.tap({ kind: 'em4100', uid: '62E3086CED' });
     await waitFor('feedback 4', () => feedback.length === 4);
     expect(feedback.slice(1).map((item) => item.kind)).toEqual(['unknown', 'revoked', 'duplicate']);
-    expect(await query(gw.store.file, 'SELECT employee_id, credential_key FROM punches ORDER BY seq')).toEqual([
+    expect(await rowsOf(gw.store.file, 'SELECT employee_id, credential_key FROM punches ORDER BY seq')).toEqual([
       { employee_id: 'E001', credential_key: 'em4100:E3086CED' },
       { employee_id: null, credential_key: 'mifare:DEADBEEF' },
     ]);
-    expect(await query(gw.store.file, 'SELECT employee_id, reader_id FROM refused_taps')).toEqual([{ employee_id: 'E003', reader_id: 'door' }]);
+    expect(await rowsOf(gw.store.file, 'SELECT employee_id, reader_id FROM refused_taps')).toEqual([{ employee_id: 'E003', reader_id: 'door' }]);
 
     const health = await gw.health();
     expect(health.taps).toEqual({ accepted: 1, unknown: 1, revoked: 1, duplicate: 1, error: 0 });

@@ -1,7 +1,6 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sqlite3 from 'sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Roster } from '../../core/roster.js';
 import { PunchDesk } from '../../gateway/punch-desk.js';
@@ -9,24 +8,12 @@ import { RosterIndex } from '../../gateway/roster-index.js';
 import { Store } from '../../gateway/store/store.js';
 import { testLogger } from '../support/logger.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { rowsOf } from '../support/sqlite-rows.js';
 
 const roster = Roster.parse([
   { credential: { kind: 'em4100', uid: '62E3086CED' }, employeeId: 'E001', name: 'Chan Tai Man' },
   { credential: { kind: 'mifare', uid: '04A1B2C3' }, employeeId: 'E002', name: 'Lee Siu Lung', status: 'revoked' },
 ]);
-
-function rawRows(file: string, sql: string): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (openError) => {
-      if (openError) return reject(openError);
-      db.all(sql, (error, rows: Array<Record<string, unknown>>) => {
-        db.close();
-        if (error) reject(error);
-        else resolve(rows);
-      });
-    });
-  });
-}
 
 describe('punch desk over a real SQLite store', () => {
   let dir: string;
@@ -65,7 +52,7 @@ describe('punch desk over a real SQLite store', () => {
     const outcome = await desk.submit({ readerId: 'door', read: { kind: 'em4100', uid: '62E3086CED', number: '3808980205' } });
     expect(outcome.result).toBe('accepted');
     expect(outcome.employee).toEqual({ id: 'E001', name: 'Chan Tai Man' });
-    const rows = await rawRows(store.file, 'SELECT seq, id, employee_id, credential_key, direction, local_day, state, body FROM punches');
+    const rows = await rowsOf(store.file, 'SELECT seq, id, employee_id, credential_key, direction, local_day, state, body FROM punches');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ seq: 1, id: outcome.punch?.id, employee_id: 'E001', credential_key: 'em4100:E3086CED', direction: 'in', local_day: '2026-11-23', state: 'pending' });
     expect(JSON.parse(String(rows[0]?.body))).toEqual(outcome.punch);
@@ -83,7 +70,7 @@ describe('punch desk over a real SQLite store', () => {
     const out = await desk.submit({ readerId: 'door', read });
     expect(out.result).toBe('accepted');
     expect(out.punch?.direction).toBe('out');
-    expect(await rawRows(store.file, 'SELECT direction FROM punches ORDER BY seq')).toEqual([{ direction: 'in' }, { direction: 'out' }]);
+    expect(await rowsOf(store.file, 'SELECT direction FROM punches ORDER BY seq')).toEqual([{ direction: 'in' }, { direction: 'out' }]);
   });
 
   it('starts a new day with "in" in the site time zone, not UTC', async () => {
@@ -100,14 +87,14 @@ describe('punch desk over a real SQLite store', () => {
   it('records an unknown badge with no employee so HR can assign it later', async () => {
     const outcome = await desk.submit({ readerId: 'door', read: { kind: 'mifare', uid: 'DEADBEEF' } });
     expect(outcome.result).toBe('unknown');
-    expect(await rawRows(store.file, 'SELECT employee_id, credential_key FROM punches')).toEqual([{ employee_id: null, credential_key: 'mifare:DEADBEEF' }]);
+    expect(await rowsOf(store.file, 'SELECT employee_id, credential_key FROM punches')).toEqual([{ employee_id: null, credential_key: 'mifare:DEADBEEF' }]);
   });
 
   it('refuses a revoked badge: logged as an attempt, never as attendance', async () => {
     const outcome = await desk.submit({ readerId: 'door', read: { kind: 'mifare', uid: '04A1B2C3' } });
     expect(outcome.result).toBe('revoked');
-    expect(await rawRows(store.file, 'SELECT count(*) AS n FROM punches')).toEqual([{ n: 0 }]);
-    expect(await rawRows(store.file, 'SELECT reader_id, credential_key, employee_id, reason FROM refused_taps')).toEqual([
+    expect(await rowsOf(store.file, 'SELECT count(*) AS n FROM punches')).toEqual([{ n: 0 }]);
+    expect(await rowsOf(store.file, 'SELECT reader_id, credential_key, employee_id, reason FROM refused_taps')).toEqual([
       { reader_id: 'door', credential_key: 'mifare:04A1B2C3', employee_id: 'E002', reason: 'revoked badge' },
     ]);
   });
@@ -118,7 +105,7 @@ describe('punch desk over a real SQLite store', () => {
     );
     const outcomes = await Promise.all(taps);
     expect(outcomes.every((outcome) => outcome.result === 'unknown')).toBe(true);
-    const rows = await rawRows(store.file, 'SELECT seq FROM punches ORDER BY seq');
+    const rows = await rowsOf(store.file, 'SELECT seq FROM punches ORDER BY seq');
     expect(rows.map((row) => row.seq)).toEqual(Array.from({ length: 300 }, (_, index) => index + 1));
   });
 
@@ -126,14 +113,14 @@ describe('punch desk over a real SQLite store', () => {
     await store.close();
     const outcome = await desk.submit({ readerId: 'door', read: { kind: 'em4100', uid: '62E3086CED' } });
     expect(outcome).toMatchObject({ result: 'error', reason: 'could not record the punch' });
-    expect(await rawRows(store.file, 'SELECT count(*) AS n FROM punches')).toEqual([{ n: 0 }]);
+    expect(await rowsOf(store.file, 'SELECT count(*) AS n FROM punches')).toEqual([{ n: 0 }]);
   });
 
   it('reports an impossible read as an error without touching the store', async () => {
     const outcome = await desk.submit({ readerId: 'door', read: { kind: 'mifare', uid: '0102' } });
     expect(outcome).toMatchObject({ result: 'error' });
     expect(outcome.reason).toMatch(/4, 7 or 10 bytes/);
-    expect(await rawRows(store.file, 'SELECT count(*) AS n FROM punches')).toEqual([{ n: 0 }]);
+    expect(await rowsOf(store.file, 'SELECT count(*) AS n FROM punches')).toEqual([{ n: 0 }]);
   });
 
   it('keeps debouncing across a restart of the desk', async () => {
