@@ -53,11 +53,7 @@ export class Database {
    * So `work` must never start a transaction itself (it would wait for itself forever).
    */
   async transaction<T>(work: () => Promise<T>): Promise<T> {
-    const previous = this.transactions;
-    let release: () => void = () => undefined;
-    this.transactions = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
+    return this.exclusive(async () => {
       await this.exec('BEGIN IMMEDIATE');
       try {
         const result = await work();
@@ -67,10 +63,30 @@ export class Database {
         await this.exec('ROLLBACK').catch(() => undefined);
         throw error;
       }
+    });
+  }
+
+  /**
+   * One statement in its own implicit transaction (atomic and, with synchronous=FULL, durable
+   * when it resolves), queued like `transaction` so that it never lands inside another caller's
+   * open transaction. Two thread-pool round trips fewer than BEGIN .. COMMIT around it.
+   */
+  write(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number; lastID: number }> {
+    return this.exclusive(() => this.run(sql, params));
+  }
+
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const previous = this.transactions;
+    let release: () => void = () => undefined;
+    this.transactions = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await work();
     } finally {
       release();
     }
   }
+
 
   close(): Promise<void> {
     return new Promise((resolve, reject) => this.db.close((error) => (error ? reject(error) : resolve())));

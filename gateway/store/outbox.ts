@@ -1,5 +1,5 @@
 import { Punch } from '../../core/punch.js';
-import type { Database } from '../../platform/sqlite.js';
+import type { Database, SqlValue } from '../../platform/sqlite.js';
 
 export interface RefusedTap {
   id: string;
@@ -69,26 +69,31 @@ export class Outbox {
    */
   async commit(punches: readonly PunchToCommit[], refused: readonly RefusedTap[]): Promise<Punch[]> {
     const firstSeq = this.nextSeq;
-    const committed: Punch[] = [];
-    // On failure nothing was written and the seq numbers stay free.
-    await this.db.transaction(async () => {
-        let seq = firstSeq;
-        for (const item of punches) {
-          const punch: Punch = Punch.parse({ ...item.punch, seq });
-          await this.db.run(
-            'INSERT INTO punches (seq, id, credential_key, employee_id, at, local_day, direction, body, clock_synced, boot_id, mono_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [seq, punch.id, item.credentialKey, punch.employeeId, punch.at, item.localDay, punch.direction, JSON.stringify(punch), punch.clock.synced ? 1 : 0, item.bootId, item.monoMs],
-          );
-          committed.push(punch);
-          seq += 1;
-        }
-        for (const tap of refused) {
-          await this.db.run(
-            'INSERT INTO refused_taps (id, at, reader_id, credential_key, employee_id, reason) VALUES (?, ?, ?, ?, ?, ?)',
-            [tap.id, tap.at, tap.readerId, tap.credentialKey, tap.employeeId, tap.reason],
-          );
-        }
+    const statements: Array<{ sql: string; params: SqlValue[] }> = [];
+    const committed: Punch[] = punches.map((item, index) => {
+      const punch: Punch = Punch.parse({ ...item.punch, seq: firstSeq + index });
+      statements.push({
+        sql: 'INSERT INTO punches (seq, id, credential_key, employee_id, at, local_day, direction, body, clock_synced, boot_id, mono_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        params: [punch.seq, punch.id, item.credentialKey, punch.employeeId, punch.at, item.localDay, punch.direction, JSON.stringify(punch), punch.clock.synced ? 1 : 0, item.bootId, item.monoMs],
+      });
+      return punch;
     });
+    for (const tap of refused) {
+      statements.push({
+        sql: 'INSERT INTO refused_taps (id, at, reader_id, credential_key, employee_id, reason) VALUES (?, ?, ?, ?, ?, ?)',
+        params: [tap.id, tap.at, tap.readerId, tap.credentialKey, tap.employeeId, tap.reason],
+      });
+    }
+    // On failure nothing was written and the seq numbers stay free. A lone tap (the usual case)
+    // is one statement, durable on its own: no BEGIN/COMMIT round trips before the beep.
+    const [only] = statements;
+    if (statements.length === 1 && only) {
+      await this.db.write(only.sql, only.params);
+    } else if (statements.length > 1) {
+      await this.db.transaction(async () => {
+        for (const statement of statements) await this.db.run(statement.sql, statement.params);
+      });
+    }
     this.nextSeq = firstSeq + committed.length;
     return committed;
   }
