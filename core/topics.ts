@@ -2,6 +2,14 @@ export const TOPIC_PREFIX = 'punchgate/v1';
 
 export type DeviceChannel = 'punches' | 'acks' | 'config' | 'status' | 'telemetry' | 'commands' | 'replies';
 
+/**
+ * The per-device access rule, the one list both the embedded broker's checks and the Mosquitto ACL
+ * written by provisioning derive from: a gateway may publish to, and subscribe to, only these
+ * channels under its own `devices/{deviceId}/`.
+ */
+export const devicePublishChannels: readonly DeviceChannel[] = ['punches', 'status', 'telemetry', 'replies'];
+export const deviceSubscribeChannels: readonly DeviceChannel[] = ['acks', 'config', 'commands'];
+
 const deviceIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function isValidDeviceId(deviceId: string): boolean {

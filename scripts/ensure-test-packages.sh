@@ -11,6 +11,8 @@ declare -A package_for=(
   [eatmydata]=eatmydata
   [mkfs.ext4]=e2fsprogs
   [losetup]=util-linux
+  [mosquitto]=mosquitto
+  [mosquitto_passwd]=mosquitto
 )
 
 missing=()

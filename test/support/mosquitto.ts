@@ -1,0 +1,129 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** Debian puts mosquitto in /usr/sbin, which a non-root PATH may lack. */
+function findCommand(command: string, debianPackage: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, command);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`this test needs "${command}" (Debian package ${debianPackage}); run: apt-get install -y ${debianPackage}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A real Mosquitto process on a free port of 127.0.0.1 (never the machine's 1883), with its own
+ * config, password file (made with the real `mosquitto_passwd`) and ACL in a temp dir: no anonymous
+ * clients, no persistence, log in `dir/mosquitto.log`. `stop()` kills it and removes the dir.
+ */
+export class MosquittoBroker {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly dir: string,
+    readonly port: number,
+    readonly logFile: string,
+  ) {}
+
+  static async start(options: { acl: string; users: Record<string, string> }): Promise<MosquittoBroker> {
+    const mosquitto = findCommand('mosquitto', 'mosquitto');
+    const mosquittoPasswd = findCommand('mosquitto_passwd', 'mosquitto');
+    const dir = await mkdtemp(path.join(tmpdir(), 'punchgate-mosquitto-'));
+    try {
+      const passwordFile = path.join(dir, 'passwd');
+      const aclFile = path.join(dir, 'acl');
+      const logFile = path.join(dir, 'mosquitto.log');
+      await writeFile(passwordFile, '', { mode: 0o600 });
+      for (const [username, password] of Object.entries(options.users)) {
+        await execFileAsync(mosquittoPasswd, ['-b', passwordFile, username, password]);
+      }
+      await chmod(passwordFile, 0o600);
+      await writeFile(aclFile, options.acl, { mode: 0o600 });
+      for (let attempt = 0; ; attempt++) {
+        const port = await freePort();
+        const configFile = path.join(dir, 'mosquitto.conf');
+        await writeFile(
+          configFile,
+          [
+            // Run as root, Mosquitto would drop to the "mosquitto" user, which cannot read this dir.
+            `user ${userInfo().username}`,
+            'per_listener_settings false',
+            `listener ${port} 127.0.0.1`,
+            'allow_anonymous false',
+            `password_file ${passwordFile}`,
+            `acl_file ${aclFile}`,
+            'persistence false',
+            `log_dest file ${logFile}`,
+            'log_type all',
+            'connection_messages true',
+            '',
+          ].join('\n'),
+        );
+        const child = spawn(mosquitto, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        let exited = false;
+        child.once('exit', () => (exited = true));
+        const deadline = Date.now() + 5000;
+        while (!exited && Date.now() < deadline && !(await canConnect(port))) await sleep(20);
+        if (!exited && Date.now() < deadline) return new MosquittoBroker(child, dir, port, logFile);
+        child.kill('SIGKILL');
+        const log = await readFile(logFile, 'utf8').catch(() => '');
+        // Another process may have taken the port between freePort() and the bind: try again.
+        if (attempt < 3 && /address already in use/i.test(log + stderr)) continue;
+        throw new Error(`mosquitto did not start on port ${port}:\n${stderr}\n${log}`);
+      }
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  log(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      await Promise.race([exited, sleep(3000).then(() => this.child.kill('SIGKILL'))]);
+      await exited;
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
