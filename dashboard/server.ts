@@ -8,6 +8,7 @@ import { allDevicesTopic } from '../core/topics.js';
 import type { Database } from '../platform/sqlite.js';
 import { EmbeddedBroker, INTERNAL_USERNAME } from './broker/embedded-broker.js';
 import type { DashboardConfig } from './config.js';
+import { CommandSender } from './command-sender.js';
 import { ConfigPublisher } from './config-publisher.js';
 import { openCentralDb } from './db/central-db.js';
 import { DeviceRepository } from './db/device-repository.js';
@@ -97,14 +98,20 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
     cleanups.push(() => client.endAsync());
     const ingest = new PunchIngest({ client, punches, devices, logger: logger.child({ part: 'ingest' }) });
     const statusIngest = new StatusIngest(devices, logger.child({ part: 'registry' }));
+    const commands = new CommandSender(client, logger.child({ part: 'commands' }));
+    cleanups.push(async () => commands.stop());
     routeDeviceMessages(
       client,
-      { punches: (deviceId, payload) => ingest.handle(deviceId, payload), status: (deviceId, payload) => statusIngest.handle(deviceId, payload) },
+      {
+        punches: (deviceId, payload) => ingest.handle(deviceId, payload),
+        status: (deviceId, payload) => statusIngest.handle(deviceId, payload),
+        replies: (deviceId, payload) => commands.handle(deviceId, payload),
+      },
       logger.child({ part: 'ingest' }),
     );
     const group = config.mqtt.mode === 'external' ? config.mqtt.sharedSubscriptionGroup : undefined;
     const punchTopic = group ? `$share/${group}/${allDevicesTopic('punches')}` : allDevicesTopic('punches');
-    await client.subscribeAsync({ [punchTopic]: { qos: 1 }, [allDevicesTopic('status')]: { qos: 1 } });
+    await client.subscribeAsync({ [punchTopic]: { qos: 1 }, [allDevicesTopic('status')]: { qos: 1 }, [allDevicesTopic('replies')]: { qos: 1 } });
     const configs = new ConfigPublisher(db, client, logger.child({ part: 'config' }));
 
     const now = (): Date => new Date();
@@ -112,6 +119,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
       punches,
       devices,
       configs,
+      commands,
       now,
       apiToken,
       logger,

@@ -2,10 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DeviceConfigSnapshot } from '../../core/config-snapshot.js';
+import { CommandReply, DeviceCommand } from '../../core/messages.js';
 import { EntityId, Punch } from '../../core/punch.js';
 import { isValidDeviceId } from '../../core/topics.js';
 import { UtcInstant } from '../../core/time.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../provisioning/device-secrets.js';
+import type { CommandSender } from '../command-sender.js';
 import type { ConfigPublisher } from '../config-publisher.js';
 import { DeviceExistsError, DeviceRecord, type DeviceRepository } from '../db/device-repository.js';
 import { CursorError, type PunchRepository } from '../db/punch-repository.js';
@@ -14,6 +16,7 @@ export interface ApiRoutesOptions {
   punches: PunchRepository;
   devices: DeviceRepository;
   configs: ConfigPublisher;
+  commands: CommandSender;
   now: () => Date;
 }
 
@@ -76,6 +79,28 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, optio
       const device = await options.devices.get(request.body.id);
       // The secret is shown once, here; only its hash is stored.
       return reply.code(201).send({ device: device as DeviceRecord, secret });
+    },
+  );
+
+  routes.post(
+    '/devices/:id/commands',
+    {
+      schema: {
+        params: z.object({ id: DeviceId }),
+        body: DeviceCommand.omit({ requestId: true }).extend({ waitSeconds: z.number().min(0).max(60).default(10) }).strict(),
+        response: {
+          200: z.object({ requestId: z.string(), reply: CommandReply }),
+          202: z.object({ requestId: z.string(), reply: z.null() }),
+          404: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!(await options.devices.get(request.params.id))) return reply.code(404).send({ error: `device ${request.params.id} is not registered` });
+      const { waitSeconds, ...command } = request.body;
+      const sent = await options.commands.send(request.params.id, command, waitSeconds * 1000);
+      // 202: sent, but no answer within the wait (the gateway may be offline).
+      return sent.reply ? { requestId: sent.requestId, reply: sent.reply } : reply.code(202).send({ requestId: sent.requestId, reply: null });
     },
   );
 

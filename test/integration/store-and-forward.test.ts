@@ -104,6 +104,31 @@ describe('store-and-forward: gateway -> MQTT -> dashboard, and config back', () 
     expect(feedback[0]?.kind).toBe('accepted');
   });
 
+  it('sends commands to the gateway over MQTT and returns its reply', async () => {
+    const command = (id: string, body: unknown): Promise<Response> =>
+      fetch(`${dashboard.url}/api/v1/devices/${id}/commands`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer test-token-0123456789', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await waitFor('the uplink', () => gateway.uplink?.connected);
+
+    const identify = await command('gw-1', { command: 'identify', waitSeconds: 10 });
+    expect(identify.status).toBe(200);
+    expect(await identify.json()).toMatchObject({ reply: { ok: true, result: { readers: 1, acknowledged: 1 } } });
+    expect(feedback.map((item) => item.kind)).toContain('identify');
+
+    const resync = await command('gw-1', { command: 'resync' });
+    expect(resync.status).toBe(200);
+    expect(await resync.json()).toMatchObject({ reply: { ok: true, result: { pending: 0 } } });
+
+    const reload = await command('gw-1', { command: 'reload' });
+    expect(await reload.json()).toMatchObject({ reply: { ok: false, error: expect.stringMatching(/no rosterFile/) } });
+
+    expect((await command('gw-9', { command: 'identify' })).status).toBe(404);
+    expect((await command('gw-1', { command: 'reboot' })).status).toBe(400);
+  });
+
   it('keeps recording while the dashboard is down and delivers everything after it returns', async () => {
     const port = Number(new URL(dashboard.brokerUrl).port);
     await dashboard.stop();
