@@ -55,7 +55,7 @@ export class MosquittoBroker {
     readonly logFile: string,
   ) {}
 
-  static async start(options: { acl: string; users: Record<string, string> }): Promise<MosquittoBroker> {
+  static async start(options: { acl: string; users: Record<string, string>; /** Mosquitto `log_type`s (default: all, which logs every packet). */ logTypes?: string[] }): Promise<MosquittoBroker> {
     const mosquitto = findCommand('mosquitto', 'mosquitto');
     const mosquittoPasswd = findCommand('mosquitto_passwd', 'mosquitto');
     const dir = await mkdtemp(path.join(tmpdir(), 'punchgate-mosquitto-'));
@@ -84,7 +84,7 @@ export class MosquittoBroker {
             `acl_file ${aclFile}`,
             'persistence false',
             `log_dest file ${logFile}`,
-            'log_type all',
+            ...(options.logTypes ?? ['all']).map((type) => `log_type ${type}`),
             'connection_messages true',
             '',
           ].join('\n'),
