@@ -6,7 +6,6 @@ import { createReaderDriver } from '../firmware-bridge/reader-factory.js';
 import type { Clock } from './clock.js';
 import { ClockCorrector } from './clock-correction.js';
 import { ClockTrust } from './clock-trust.js';
-import { CommandHandler } from './commands.js';
 import { ConfigApplier } from './config-apply.js';
 import type { GatewayConfig } from './config.js';
 import { feedbackFor } from './feedback.js';
@@ -14,9 +13,10 @@ import type { GatewayHealth } from './health.js';
 import { buildGatewayHttp } from './http/server.js';
 import { PunchDesk, type TapOutcome, type TapResult } from './punch-desk.js';
 import { Retention } from './retention.js';
+import { attachRemoteControl } from './remote-control.js';
 import { RosterIndex } from './roster-index.js';
+import { RunningSettings } from './running-settings.js';
 import { loadRosterFile } from './roster-file.js';
-import { reloadRosterFile } from './roster-reload.js';
 import { ClockCorrections } from './store/clock-corrections.js';
 import { ConfigCache } from './store/config-cache.js';
 import { RosterCache } from './store/roster-cache.js';
@@ -89,20 +89,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     // The config this gateway runs, kept beside the punches it produced (and the base that pushed
     // configs will replace atomically).
     await store.setMeta('config.applied', JSON.stringify(config));
-    let rosterIndex = pushed?.roster ?? new RosterIndex(await store.roster.load());
-    let rosterSource = pushed?.rosterSource ?? (await store.getMeta('roster.source')) ?? null;
-    let site = { id: pushed?.siteId ?? config.siteId, timeZone: pushed?.timeZone ?? config.site.timeZone };
+    const running = new RunningSettings(
+      pushed?.roster ?? new RosterIndex(await store.roster.load()),
+      pushed?.rosterSource ?? (await store.getMeta('roster.source')) ?? null,
+      { id: pushed?.siteId ?? config.siteId, timeZone: pushed?.timeZone ?? config.site.timeZone },
+    );
     const punchSettings = pushed?.punch ?? config.punch;
 
     const tapCounts: Record<TapResult, number> = { accepted: 0, unknown: 0, revoked: 0, duplicate: 0, error: 0 };
     const desk = new PunchDesk({
       deviceId: config.deviceId,
-      siteId: site.id,
-      timeZone: site.timeZone,
+      siteId: running.site.id,
+      timeZone: running.site.timeZone,
       debounceMs: punchSettings.debounceSeconds * 1000,
       direction: punchSettings.direction,
       outbox: store.outbox,
-      roster: () => rosterIndex,
+      roster: () => running.roster,
       clock,
       logger: logger.child({ part: 'desk' }),
     });
@@ -124,7 +126,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     );
     for (const reader of readers) {
       reader.on('card', (read) => {
-        void desk.submit({ readerId: reader.id, read }).then((outcome) => reader.feedback(feedbackFor(outcome, site.timeZone)));
+        void desk.submit({ readerId: reader.id, read }).then((outcome) => reader.feedback(feedbackFor(outcome, running.site.timeZone)));
       });
       await reader.start();
       cleanups.push(() => reader.stop());
@@ -149,7 +151,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       const corrector = new ClockCorrector({
         clock: trust,
         corrections: new ClockCorrections(store.db),
-        timeZone: () => site.timeZone,
+        timeZone: () => running.site.timeZone,
         logger: logger.child({ part: 'clock' }),
       });
       corrector.start();
@@ -194,7 +196,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
         outbox: await store.outbox.counts(),
         lastPunch: lastPunch ?? null,
         clock: { now: clock.now().toISOString(), ...clockStatus() },
-        roster: { entries: rosterIndex.size, source: rosterSource },
+        roster: { entries: running.roster.size, source: running.rosterSource },
         config: { version: applier.appliedVersion(), error: applier.lastError()?.reason ?? null },
         taps: { ...tapCounts },
         uplink: uplinkHealth,
@@ -232,42 +234,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       desk.on('outcome', (outcome) => {
         if (outcome.punch) started.notify();
       });
-      started.onConfig(async (payload) => {
-        const result = await applier.apply(payload);
-        if (result.outcome === 'applied') {
-          const running = result.config;
-          rosterIndex = running.roster;
-          rosterSource = running.rosterSource;
-          site = { id: running.siteId, timeZone: running.timeZone };
-          desk.updateSettings({ siteId: running.siteId, timeZone: running.timeZone, debounceMs: running.punch.debounceSeconds * 1000, direction: running.punch.direction });
-          logger.info({ version: running.version, roster: running.rosterEntries }, 'pushed config applied');
-        } else if (result.outcome !== 'unchanged') {
-          logger.warn({ reason: result.reason }, 'pushed config refused; the last good config stays');
-        }
-        await started.publishStatus();
-      });
-      const commands = new CommandHandler({
-        resync: async () => {
-          await trust?.check();
-          return started.resync();
-        },
-        reload: async () => {
-          const reloaded = await reloadRosterFile({ file: config.rosterFile, roster: store.roster, pushedVersion: () => applier.appliedVersion() });
-          if (reloaded.changed) {
-            rosterIndex = new RosterIndex(await store.roster.load());
-            rosterSource = reloaded.source;
-          }
-          return { changed: reloaded.changed, entries: reloaded.roster.length };
-        },
-        readers: () => readers,
-        publish: async (reply) => {
-          await started.publishReply(reply);
-        },
-        logger: logger.child({ part: 'commands' }),
-      });
-      started.onCommand(async (payload) => {
-        await commands.handle(payload);
-      });
+      attachRemoteControl({ uplink: started, applier, settings: running, desk, store, readers, rosterFile: config.rosterFile, clock: trust, logger });
       started.start();
       cleanups.push(() => started.stop());
       uplink = started;
