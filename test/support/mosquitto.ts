@@ -49,10 +49,12 @@ function canConnect(port: number): Promise<boolean> {
  */
 export class MosquittoBroker {
   private constructor(
-    private readonly child: ChildProcess,
+    private child: ChildProcess,
     readonly dir: string,
     readonly port: number,
     readonly logFile: string,
+    private readonly command: string,
+    private readonly configFile: string,
   ) {}
 
   static async start(options: { acl: string; users: Record<string, string>; /** Mosquitto `log_type`s (default: all, which logs every packet). */ logTypes?: string[] }): Promise<MosquittoBroker> {
@@ -96,7 +98,7 @@ export class MosquittoBroker {
         child.once('exit', () => (exited = true));
         const deadline = Date.now() + 5000;
         while (!exited && Date.now() < deadline && !(await canConnect(port))) await sleep(20);
-        if (!exited && Date.now() < deadline) return new MosquittoBroker(child, dir, port, logFile);
+        if (!exited && Date.now() < deadline) return new MosquittoBroker(child, dir, port, logFile, mosquitto, configFile);
         child.kill('SIGKILL');
         const log = await readFile(logFile, 'utf8').catch(() => '');
         // Another process may have taken the port between freePort() and the bind: try again.
@@ -115,6 +117,32 @@ export class MosquittoBroker {
 
   log(): Promise<string> {
     return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  /** Kills the broker process (SIGKILL when `hard`, else SIGTERM) and keeps its dir, for `restart()`. */
+  async halt(hard = false): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    await exited;
+  }
+
+  /** Starts the broker again after `halt()`, on the same port with the same config. */
+  async restart(): Promise<void> {
+    await this.halt();
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const child = spawn(this.command, ['-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      this.child = child;
+      let exited = false;
+      child.once('exit', () => (exited = true));
+      while (!exited && Date.now() < deadline && !(await canConnect(this.port))) await sleep(20);
+      if (!exited && Date.now() < deadline) return;
+      child.kill('SIGKILL');
+      // The old listening socket may linger a moment: try again until the deadline.
+      if (Date.now() >= deadline) throw new Error(`mosquitto did not restart on port ${this.port}:\n${await this.log()}`);
+      await sleep(100);
+    }
   }
 
   async stop(): Promise<void> {
