@@ -87,7 +87,7 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
     if (debounceMs <= 0) return;
     const nowWall = clock.now().getTime();
     const nowMono = clock.monotonicMs();
-    for (const recent of await outbox.since(new Date(nowWall - debounceMs).toISOString())) {
+    for (const recent of await outbox.since(new Date(nowWall - debounceMs).toISOString(), new Date(nowWall).toISOString())) {
       const age = nowWall - Date.parse(recent.at);
       if (age >= 0) this.lastTap.set(recent.credentialKey, nowMono - age);
     }

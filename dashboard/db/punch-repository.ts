@@ -46,10 +46,13 @@ export class PunchRepository {
   /**
    * Inserts valid punches in one transaction, ignoring ids already stored; resolves after the
    * commit is on disk. Returns the ids that are now stored (new or already there).
+   * `alsoInTransaction` runs its statements in the same transaction (e.g. the device's last_seen).
    */
-  async insertBatch(punches: readonly Punch[], receivedAt: string): Promise<string[]> {
+  async insertBatch(punches: readonly Punch[], receivedAt: string, alsoInTransaction?: () => Promise<void>): Promise<string[]> {
     if (punches.length === 0) return [];
     await this.db.transaction(async () => {
+      // In the same transaction: one durable commit per batch, not one per statement.
+      await alsoInTransaction?.();
       for (let start = 0; start < punches.length; start += ROWS_PER_STATEMENT) {
         const chunk = punches.slice(start, start + ROWS_PER_STATEMENT);
         const params: SqlValue[] = [];

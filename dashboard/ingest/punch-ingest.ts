@@ -86,8 +86,7 @@ export class PunchIngest {
 
     const now = (this.options.now ?? (() => new Date()))().toISOString();
     try {
-      await this.options.punches.insertBatch(accepted, now);
-      if (accepted.length > 0) await this.options.devices.markSeen(deviceId, now);
+      await this.options.punches.insertBatch(accepted, now, () => this.options.devices.markSeen(deviceId, now));
     } catch (error) {
       // No ack: the gateway keeps the punches and sends them again after its ack time-out.
       this.counters.failed += 1;

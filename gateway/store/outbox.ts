@@ -112,10 +112,15 @@ export class Outbox {
     return rows.map((row) => Punch.parse(JSON.parse(row.body)));
   }
 
-  /** Punches of the last `sinceIso` onwards, oldest first: seeds the debounce window after a restart. */
-  async since(sinceIso: string): Promise<Array<{ credentialKey: string; at: string }>> {
-    const rows = await this.db.all<{ credential_key: string; at: string }>('SELECT credential_key, at FROM punches WHERE at >= ? ORDER BY seq', [sinceIso]);
-    return rows.map((row) => ({ credentialKey: row.credential_key, at: row.at }));
+  /** The latest punches taken between two instants, oldest first: seeds the debounce window after a restart. */
+  async since(sinceIso: string, untilIso: string, limit = 5000): Promise<Array<{ credentialKey: string; at: string }>> {
+    // The newest rows by seq (the primary key), bounded: a backlog stamped in the future by a clock
+    // that ran ahead must not be loaded whole at start.
+    const rows = await this.db.all<{ credential_key: string; at: string }>('SELECT credential_key, at FROM punches ORDER BY seq DESC LIMIT ?', [limit]);
+    return rows
+      .filter((row) => row.at >= sinceIso && row.at <= untilIso)
+      .reverse()
+      .map((row) => ({ credentialKey: row.credential_key, at: row.at }));
   }
 
   async counts(): Promise<{ pending: number; acked: number; rejected: number; total: number }> {

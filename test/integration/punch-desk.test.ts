@@ -132,6 +132,18 @@ describe('punch desk over a real SQLite store', () => {
     expect((await desk.submit({ readerId: 'door', read })).result).toBe('duplicate');
   });
 
+  it('does not let a punch stamped in the future (a clock that ran ahead) debounce taps after the clock is set back', async () => {
+    const read = { kind: 'em4100', uid: '62E3086CED' } as const;
+    const ahead = clock;
+    ahead.advance(3_600_000);
+    await desk.submit({ readerId: 'door', read });
+    // The clock is set back an hour: the punch above now lies in the future.
+    clock = new ManualClock('2026-11-23T00:59:00.000Z');
+    desk = makeDesk();
+    await desk.restoreDebounceWindow();
+    expect((await desk.submit({ readerId: 'door', read })).result).toBe('accepted');
+  });
+
   it('continues seq numbers after the store is reopened', async () => {
     await desk.submit({ readerId: 'door', read: { kind: 'mifare', uid: '11111111' } });
     await store.close();
