@@ -21,6 +21,10 @@ export interface PunchIngestOptions {
   devices: DeviceRepository;
   logger: Logger;
   now?: () => Date;
+  /** Batches waiting for a commit before the broker is slowed down (backpressure). */
+  maxQueued?: number;
+  /** Punches committed in one transaction at most (group commit across batches and devices). */
+  maxPunchesPerCommit?: number;
 }
 
 export interface IngestCounters {
@@ -31,78 +35,139 @@ export interface IngestCounters {
   failed: number;
 }
 
+interface CheckedBatch {
+  deviceId: string;
+  batchId: string;
+  accepted: Punch[];
+  rejected: PunchAck['rejected'];
+}
+
 /**
- * Central ingest: validate a batch, store its punches exactly once in one transaction, then
- * acknowledge. The ack means "in the central database"; nothing is acknowledged that is not.
+ * Central ingest: validate a batch, store its punches exactly once, then acknowledge. The ack
+ * means "in the central database"; nothing is acknowledged that is not. Batches that queue up
+ * while a commit runs are committed together in the next transaction, so validation overlaps the
+ * disk and one fsync serves many gateways.
  */
 export class PunchIngest {
   readonly counters: IngestCounters = { batches: 0, accepted: 0, rejected: 0, malformed: 0, failed: 0 };
   private readonly logger: Logger;
+  private readonly queue: Array<{ deviceId: string; payload: Buffer }> = [];
+  private worker: Promise<void> | undefined;
+  private roomWaiters: Array<() => void> = [];
+  private readonly maxQueued: number;
+  private readonly maxPunchesPerCommit: number;
 
   constructor(private readonly options: PunchIngestOptions) {
     this.logger = options.logger;
+    this.maxQueued = options.maxQueued ?? 32;
+    this.maxPunchesPerCommit = options.maxPunchesPerCommit ?? 10_000;
   }
 
-  /** Handles one message from `devices/{deviceId}/punches`. Never throws for bad input. */
-  async handle(deviceId: string, payload: Buffer): Promise<void> {
+  /**
+   * Takes one message from `devices/{deviceId}/punches`. Resolves when there is room for more
+   * (not when it is committed: the ack tells the gateway that). Never throws for bad input.
+   */
+  handle(deviceId: string, payload: Buffer): Promise<void> {
+    this.queue.push({ deviceId, payload });
+    this.worker ??= this.work();
+    if (this.queue.length < this.maxQueued) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Resolves when everything handed in so far is committed and acknowledged (or refused). */
+  async idle(): Promise<void> {
+    while (this.worker) await this.worker;
+  }
+
+  private async work(): Promise<void> {
+    await Promise.resolve();
+    while (this.queue.length > 0) {
+      const checked: CheckedBatch[] = [];
+      let punches = 0;
+      while (this.queue.length > 0 && punches < this.maxPunchesPerCommit) {
+        const next = this.queue.shift() as { deviceId: string; payload: Buffer };
+        const batch = await this.check(next.deviceId, next.payload);
+        if (batch) {
+          checked.push(batch);
+          punches += batch.accepted.length;
+        }
+      }
+      this.releaseRoom();
+      await this.commit(checked);
+    }
+    this.worker = undefined;
+    this.releaseRoom();
+  }
+
+  private releaseRoom(): void {
+    if (this.queue.length >= this.maxQueued) return;
+    for (const resolve of this.roomWaiters.splice(0)) resolve();
+  }
+
+  private async commit(batches: CheckedBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    const now = (this.options.now ?? (() => new Date()))().toISOString();
+    const seen = [...new Set(batches.filter((batch) => batch.accepted.length > 0).map((batch) => batch.deviceId))];
+    try {
+      await this.options.punches.insertBatch(
+        batches.flatMap((batch) => batch.accepted),
+        now,
+        async () => {
+          for (const deviceId of seen) await this.options.devices.markSeen(deviceId, now);
+        },
+      );
+    } catch (error) {
+      // No ack: the gateways keep their punches and send them again after their ack time-out.
+      this.counters.failed += batches.length;
+      this.logger.error({ err: error, batches: batches.map((batch) => batch.batchId) }, 'could not store punch batches; not acknowledged');
+      return;
+    }
+    for (const batch of batches) {
+      this.counters.batches += 1;
+      this.counters.accepted += batch.accepted.length;
+      this.counters.rejected += batch.rejected.length;
+      if (batch.rejected.length > 0) this.logger.warn({ device: batch.deviceId, batchId: batch.batchId, rejected: batch.rejected }, 'refused punches in a batch');
+      const ack: PunchAck = { batchId: batch.batchId, accepted: batch.accepted.map((punch) => punch.id), rejected: batch.rejected };
+      // Not awaited: the broker's PUBACK for it arrives through mqtt.js's handleMessage, which may be
+      // waiting for room in this queue. A lost ack costs only a re-send, which ON CONFLICT absorbs.
+      this.options.client.publish(deviceTopic(batch.deviceId, 'acks'), JSON.stringify(ack), { qos: 1 }, (error) => {
+        if (error) this.logger.warn({ err: error, device: batch.deviceId, batchId: batch.batchId }, 'could not publish an ack');
+      });
+    }
+  }
+
+  /** Validates one message; undefined when it cannot even be answered. */
+  private async check(deviceId: string, payload: Buffer): Promise<CheckedBatch | undefined> {
     let json: unknown;
     try {
       json = JSON.parse(payload.toString('utf8'));
     } catch (error) {
       this.counters.malformed += 1;
       this.logger.warn({ device: deviceId, reason: `not JSON: ${(error as Error).message}` }, 'refused a punch batch');
-      return;
+      return undefined;
     }
     const envelope = BatchEnvelope.safeParse(json);
     if (!envelope.success) {
       this.counters.malformed += 1;
       this.logger.warn({ device: deviceId, reason: describeIssues(envelope.error).join('; ') }, 'refused a punch batch');
-      return;
+      return undefined;
     }
     const { batchId, punches } = envelope.data;
-    const accepted: Punch[] = [];
-    const rejected: PunchAck['rejected'] = [];
-    const refuseAll = async (): Promise<string | undefined> => {
-      if (envelope.data.deviceId !== deviceId) return `batch is from device ${envelope.data.deviceId} but was published on device ${deviceId}'s topic`;
-      if (!(await this.options.devices.get(deviceId))) return `device ${deviceId} is not registered`;
-      return undefined;
-    };
-    const wholeBatchReason = await refuseAll();
+    let wholeBatchReason: string | undefined;
+    if (envelope.data.deviceId !== deviceId) wholeBatchReason = `batch is from device ${envelope.data.deviceId} but was published on device ${deviceId}'s topic`;
+    else if (!(await this.options.devices.get(deviceId))) wholeBatchReason = `device ${deviceId} is not registered`;
+    const batch: CheckedBatch = { deviceId, batchId, accepted: [], rejected: [] };
     for (const [index, raw] of punches.entries()) {
       const rawId = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'string' ? raw.id : `#${index}`;
       if (wholeBatchReason) {
-        rejected.push({ id: rawId, reason: wholeBatchReason });
+        batch.rejected.push({ id: rawId, reason: wholeBatchReason });
         continue;
       }
       const punch = Punch.safeParse(raw);
-      if (!punch.success) {
-        rejected.push({ id: rawId, reason: describeIssues(punch.error).join('; ') });
-      } else if (punch.data.deviceId !== deviceId) {
-        rejected.push({ id: rawId, reason: `punch is from device ${punch.data.deviceId}, not ${deviceId}` });
-      } else {
-        accepted.push(punch.data);
-      }
+      if (!punch.success) batch.rejected.push({ id: rawId, reason: describeIssues(punch.error).join('; ') });
+      else if (punch.data.deviceId !== deviceId) batch.rejected.push({ id: rawId, reason: `punch is from device ${punch.data.deviceId}, not ${deviceId}` });
+      else batch.accepted.push(punch.data);
     }
-
-    const now = (this.options.now ?? (() => new Date()))().toISOString();
-    try {
-      await this.options.punches.insertBatch(accepted, now, () => this.options.devices.markSeen(deviceId, now));
-    } catch (error) {
-      // No ack: the gateway keeps the punches and sends them again after its ack time-out.
-      this.counters.failed += 1;
-      this.logger.error({ err: error, device: deviceId, batchId }, 'could not store a punch batch; not acknowledged');
-      return;
-    }
-    this.counters.batches += 1;
-    this.counters.accepted += accepted.length;
-    this.counters.rejected += rejected.length;
-    if (rejected.length > 0) this.logger.warn({ device: deviceId, batchId, rejected }, 'refused punches in a batch');
-    const ack: PunchAck = { batchId, accepted: accepted.map((punch) => punch.id), rejected };
-    // Not awaited: this runs inside mqtt.js's handleMessage, which holds back every incoming
-    // packet (the broker's PUBACK for this ack included) until it returns. A lost ack costs only a
-    // re-send by the gateway, which the ON CONFLICT insert absorbs.
-    this.options.client.publish(deviceTopic(deviceId, 'acks'), JSON.stringify(ack), { qos: 1 }, (error) => {
-      if (error) this.logger.warn({ err: error, device: deviceId, batchId }, 'could not publish an ack');
-    });
+    return batch;
   }
 }
