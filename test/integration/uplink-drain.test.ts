@@ -36,10 +36,10 @@ describe('uplink drain over a real broker', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function startAll(settings: UplinkTestSettings = {}): Promise<Gateway> {
+  async function startAll(settings: UplinkTestSettings = {}, pollIntervalMs = 100): Promise<Gateway> {
     broker = await TestBroker.start();
     ingest = await TestIngest.connect(broker.url);
-    gateway = await startGateway(uplinkGatewayConfig(dir, broker.url, settings), testLogger(), { clock, uplink: { pollIntervalMs: 100 } });
+    gateway = await startGateway(uplinkGatewayConfig(dir, broker.url, settings), testLogger(), { clock, uplink: { pollIntervalMs } });
     return gateway;
   }
 
@@ -171,9 +171,12 @@ describe('uplink drain over a real broker', () => {
   });
 
   it('rejects locally a stored punch that no longer parses, once, and sends the rest', async () => {
-    const gw = await startAll({ maxPunches: 10 });
+    // No polling: the drain reads the outbox only when notified, so it never sees the rows
+    // before they are damaged below.
+    const gw = await startAll({ maxPunches: 10 }, 3_600_000);
     const server = ingest as TestIngest;
     server.policy = () => 'drop';
+    await waitFor('connected', () => gw.uplink?.connected);
     const ids = await seedPunches(gw.store.outbox, 12);
     await gw.store.db.run("UPDATE punches SET body = '{\"id\": broken' WHERE seq = 3");
     await gw.store.db.run('UPDATE punches SET body = replace(body, ?, ?) WHERE seq = 7', [ids[6] ?? '', ids[0] ?? '']);
