@@ -170,6 +170,7 @@ export class Pn532ChipSimulator extends EventEmitter<SimulatorEvents> implements
       case 'ack':
         // A host ACK aborts the command in progress.
         this.cancelWork();
+        this.emit('note', 'host ACK: command aborted');
         return;
       case 'nack':
         if (this.lastResponse) this.send(this.lastResponse);

@@ -294,7 +294,10 @@ describe('Pn532ChipSimulator speaks like a PN532', () => {
   it('takes a host ACK as abort of a waiting InListPassiveTarget', async () => {
     await wake();
     await exchange(inListPassiveTargetCommand(), 1);
+    // Wait for the chip to have taken the ACK: on a loaded machine the pty hop can lag the tap.
+    const aborted = new Promise<void>((resolve) => chip.on('note', (note) => note === 'host ACK: command aborted' && resolve()));
     await hostLink.write(PN532_ACK);
+    await aborted;
     received.length = 0;
     await chip.tap({ kind: 'mifare', uid: '04A1B2C3' }, { fieldMs: 50 });
     await sleep(100);
