@@ -167,10 +167,10 @@ describe('BridgeReader against the simulated device over a real pty pair', () =>
 
   it('marks the device unresponsive when its heartbeats stop, and ready again when it talks', async () => {
     device.setSilent(true);
-    await waitFor('unresponsive', () => rig.reader.status().state === 'unresponsive', 2000);
+    await waitFor('unresponsive', () => rig.reader.status().state === 'unresponsive', 10_000);
     expect(rig.reader.status().detail).toBe(`no frame from the device for ${HEARTBEAT_TIMEOUT_MS} ms`);
     device.setSilent(false);
-    await waitFor('ready again', () => rig.reader.status().state === 'ready', 2000);
+    await waitFor('ready again', () => rig.reader.status().state === 'ready', 10_000);
     expect(rig.states.slice(-2)).toEqual(['unresponsive', 'ready']);
   });
 
@@ -188,16 +188,16 @@ describe('BridgeReader against the simulated device over a real pty pair', () =>
 
   it('re-opens an unplugged port, says hello again and keeps working', async () => {
     await rig.pair.unplug();
-    await waitFor('disconnected', () => rig.reader.status().state === 'disconnected', 3000);
+    await waitFor('disconnected', () => rig.reader.status().state === 'disconnected', 10_000);
     expect(rig.reader.status().firmware).toBe('pg-test 2.3.4');
     await expect(rig.reader.feedback({ kind: 'accepted' })).resolves.toBe(false);
     rig.wire.length = 0;
     await rig.pair.replug();
-    await waitFor('ready after re-plug', () => rig.reader.status().state === 'ready' && rig.deviceLink.state === 'open', 5000);
-    await waitFor('a new hello', () => gatewayMessages(rig).some((message) => message.type === 'hello-request' && message.newSession), 3000);
-    await waitFor('firmware again', () => rig.reader.status().firmware === 'pg-test 2.3.4', 3000);
+    await waitFor('ready after re-plug', () => rig.reader.status().state === 'ready' && rig.deviceLink.state === 'open', 10_000);
+    await waitFor('a new hello', () => gatewayMessages(rig).some((message) => message.type === 'hello-request' && message.newSession), 10_000);
+    await waitFor('firmware again', () => rig.reader.status().firmware === 'pg-test 2.3.4', 10_000);
     await device.tap(mifare);
-    await waitFor('a card after re-plug', () => rig.cards.length === 1, 3000);
+    await waitFor('a card after re-plug', () => rig.cards.length === 1, 10_000);
     await expect(rig.reader.feedback({ kind: 'accepted' })).resolves.toBe(true);
   });
 });
@@ -272,7 +272,7 @@ describe('BridgeReader against raw frames over a real pty pair', () => {
 
   it('is connecting until the device talks, and unresponsive when nothing ever answers', async () => {
     expect(rig.reader.status()).toMatchObject({ state: 'connecting', detail: 'waiting for the device to say hello' });
-    await waitFor('unresponsive', () => rig.reader.status().state === 'unresponsive', 2000);
+    await waitFor('unresponsive', () => rig.reader.status().state === 'unresponsive', 10_000);
     // It asked for hello with new_session, then gave that request up after the retries.
     const helloRequests = (): BridgeMessage[] => gatewayMessages(rig).filter((m) => m.type === 'hello-request');
     await waitFor('every hello request to cross the pty', () => helloRequests().length === MAX_RETRIES + 1);

@@ -53,7 +53,7 @@ describe('chaos: the external broker stops mid-stream', () => {
     for (const [fraction, hard] of [[0.3, false], [0.65, true]] as const) {
       await stream.untilTapped(Math.floor(PUNCHES * fraction));
       await broker.halt(hard);
-      await waitFor('the dashboard to notice the broker is gone', async () => !(await mqttConnected()), 5000);
+      await waitFor('the dashboard to notice the broker is gone', async () => !(await mqttConnected()), 10_000);
       await sleep(OUTAGE_MS);
       await broker.restart();
       await waitFor('the dashboard to reconnect by itself', () => mqttConnected(), 10_000);

@@ -111,7 +111,7 @@ describe('Pn532Reader driving the simulated PN532 over a pty pair', () => {
     const down = await waitFor('unresponsive', () => (reader.status().state === 'unresponsive' ? reader.status() : undefined));
     expect(down.detail).toMatch(/PN532 not answering \(no ACK for (InListPassiveTarget|SAMConfiguration) in 200 ms\); \d+ failures in a row/);
     // It keeps trying while silent: details move on with the back-off.
-    await waitFor('back-off grows', () => /waking it again in 160 ms/.test(reader.status().detail ?? ''), 3000);
+    await waitFor('back-off grows', () => /waking it again in 160 ms/.test(reader.status().detail ?? ''), 10_000);
     expect(reader.status().state).toBe('unresponsive');
 
     chip.setResponsive(true);
@@ -242,7 +242,7 @@ describe('Pn532ChipSimulator speaks like a PN532', () => {
   async function exchange(bytes: Buffer, count: number, settleMs = 60): Promise<string[]> {
     received.length = 0;
     await hostLink.write(bytes);
-    await waitFor(`${count} frames`, () => received.length >= count, 2000);
+    await waitFor(`${count} frames`, () => received.length >= count, 10_000);
     await sleep(settleMs);
     return received.map(hexOf);
   }

@@ -239,7 +239,7 @@ describe('uplink drain over a real broker', () => {
     expect(oldOnWire.every((punch) => punch.clock.synced === false)).toBe(true);
 
     clock.isSynced = true;
-    await waitFor('the held punches acked once the hold lifts', async () => (await stateCounts(dbFile())).acked === 13, 5000);
+    await waitFor('the held punches acked once the hold lifts', async () => (await stateCounts(dbFile())).acked === 13, 10_000);
     expect(thisBoot.every((id) => server.receivedIds().get(id) === 1)).toBe(true);
   });
 
@@ -253,7 +253,7 @@ describe('uplink drain over a real broker', () => {
       const started = performance.now();
       const outcome = await gw.desk.submit({ readerId: 'door', read: { kind: 'em4100', uid: `00${(0xabc0 + index).toString(16).toUpperCase()}00` } });
       expect(outcome.punch).toBeDefined();
-      await waitFor('the punch at the broker', () => server.batches.length > before && server.batches.at(-1)?.batch.punches.some((punch) => punch.id === outcome.punch?.id), 2000);
+      await waitFor('the punch at the broker', () => server.batches.length > before && server.batches.at(-1)?.batch.punches.some((punch) => punch.id === outcome.punch?.id), 10_000);
       latencies.push(performance.now() - started);
     }
     expect(Math.max(...latencies)).toBeLessThan(500);

@@ -71,7 +71,7 @@ describe('uplink across broker outages and gateway restarts', () => {
     expect(await stateCounts(dbFile())).toEqual(during);
 
     broker = await TestBroker.start({ port });
-    await waitFor('the ingest back', () => server.connected, 5000);
+    await waitFor('the ingest back', () => server.connected, 10_000);
     await waitFor('every punch acked', async () => (await stateCounts(dbFile())).acked === 3000, 20_000);
     const received = server.receivedIds();
     expect(ids.every((id) => received.has(id))).toBe(true);

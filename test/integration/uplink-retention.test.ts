@@ -110,7 +110,7 @@ describe('local retention and storage alarms', () => {
     gateway = await startGateway(config, testLogger(), { clock, retention: { checkIntervalMs: 100 } });
     const gw = gateway;
     await seedPunches(gw.store.outbox, 60);
-    await waitFor('the alarm in the status', () => server.statusesOf(DEVICE).some((status) => status.alarms?.includes('outbox-over-limit')), 5000);
+    await waitFor('the alarm in the status', () => server.statusesOf(DEVICE).some((status) => status.alarms?.includes('outbox-over-limit')), 10_000);
     const health = await gw.health();
     expect(health.ok).toBe(false);
     expect(health.problems).toContain('storage: outbox-over-limit');
@@ -122,7 +122,7 @@ describe('local retention and storage alarms', () => {
 
     server.policy = acceptAll;
     await gw.uplink?.resync();
-    await waitFor('drained', async () => (await stateCounts(dbFile())).acked === 61, 5000);
+    await waitFor('drained', async () => (await stateCounts(dbFile())).acked === 61, 10_000);
     await waitFor('the alarm cleared in the status', () => {
       const last = server.statusesOf(DEVICE).at(-1);
       return last?.online === true && last.alarms?.length === 0;

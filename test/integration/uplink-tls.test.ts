@@ -95,7 +95,7 @@ describe('uplink over mqtts with a CA, a client certificate and a password file'
 
     // Files are read again at every attempt: fixing the file is enough.
     await writeFile(passwordFile, `${PASSWORD}\n`);
-    await waitFor('connected', () => gw.uplink?.connected, 5000);
+    await waitFor('connected', () => gw.uplink?.connected, 10_000);
     expect((await gw.health()).uplink).toMatchObject({ state: 'connected', lastError: null });
   });
 });
