@@ -1,12 +1,11 @@
-import { access, constants, mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
-import { Database } from '../../platform/sqlite.js';
+import { DurableSqliteError, openDurableSqlite, type Synchronous } from '../../platform/durable-sqlite.js';
+import type { Database } from '../../platform/sqlite.js';
 import { migrate } from './migrations.js';
 import { Outbox } from './outbox.js';
 import { RosterCache } from './roster-cache.js';
 
-export type Synchronous = 'full' | 'normal' | 'off';
+export type { Synchronous };
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -22,27 +21,17 @@ export class Store {
   ) {}
 
   static async open(options: { dataDir: string; synchronous: Synchronous; logger: Logger }): Promise<Store> {
-    const { dataDir, logger } = options;
+    const { logger } = options;
+    let opened: { db: Database; file: string };
     try {
-      await mkdir(dataDir, { recursive: true });
-      await access(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+      opened = await openDurableSqlite({ dataDir: options.dataDir, fileName: 'gateway.sqlite', synchronous: options.synchronous, migrate });
     } catch (error) {
-      throw new StoreError(`data dir ${dataDir} is not a writable directory: ${(error as Error).message}`);
+      if (!(error instanceof DurableSqliteError)) throw error;
+      throw new StoreError(
+        error.stage === 'data-dir' ? `data dir ${error.target} is not a writable directory: ${error.reason}` : `cannot open the store ${error.target}: ${error.reason}`,
+      );
     }
-    const file = path.join(dataDir, 'gateway.sqlite');
-    let db: Database;
-    try {
-      db = await Database.open(file);
-      // WAL + FULL: a commit returns only after the WAL is fsynced, so a punch that was confirmed
-      // to a person survives a power cut. NORMAL would lose the last commits (see TESTING.md).
-      await db.exec('PRAGMA journal_mode = WAL');
-      await db.exec(`PRAGMA synchronous = ${options.synchronous.toUpperCase()}`);
-      await db.exec('PRAGMA foreign_keys = ON');
-      await db.exec('PRAGMA busy_timeout = 5000');
-      await migrate(db);
-    } catch (error) {
-      throw new StoreError(`cannot open the store ${file}: ${(error as Error).message}`);
-    }
+    const { db, file } = opened;
     if (options.synchronous !== 'full') {
       logger.warn({ synchronous: options.synchronous }, 'storage.synchronous is not "full": confirmed punches can be lost in a power cut');
     }
