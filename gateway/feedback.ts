@@ -1,4 +1,5 @@
 import type { Feedback } from '../core/feedback.js';
+import { cachedFormat } from '../core/time.js';
 import type { TapOutcome } from './punch-desk.js';
 
 const MAX_TEXT_BYTES = 32;
@@ -13,15 +14,8 @@ export function fitText(text: string): string {
   return out;
 }
 
-const timeFormats = new Map<string, Intl.DateTimeFormat>();
-
 function clockTime(at: string, timeZone: string): string {
-  let format = timeFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
-    timeFormats.set(timeZone, format);
-  }
-  return format.format(new Date(at));
+  return cachedFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(at));
 }
 
 /** What the reader at the door shows and sounds for an outcome. */
