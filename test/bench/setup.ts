@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { CardRead } from '../../core/credential.js';
+import { freePort } from '../support/ports.js';
 
 export interface GatewaySetup {
   dir: string;
@@ -57,15 +57,3 @@ export function em4100Cards(count: number, base: number): CardRead[] {
   return Array.from({ length: count }, (_, index) => ({ kind: 'em4100', uid: `42${(base + index).toString(16).toUpperCase().padStart(8, '0')}` }));
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -22,10 +22,11 @@ import { hashDeviceSecret } from '../../provisioning/device-secrets.js';
 import { mosquittoAclFile } from '../../provisioning/mosquitto.js';
 import { repoRoot } from '../support/cli.js';
 import { MosquittoBroker } from '../support/mosquitto.js';
-import { queryRows, reservePort, rssBytes } from '../support/uplink-fixtures.js';
+import { queryRows, rssBytes } from '../support/uplink-fixtures.js';
 import { cpuSnapshot, cpuUse, type CpuUse } from './cpu-load.js';
 import { launchGateway } from './gateway-process.js';
 import { table } from './stats.js';
+import { freePort } from '../support/ports.js';
 
 export interface StoreAndForwardOptions {
   /** Parent of the SQLite files (the bench's --dir). */
@@ -177,7 +178,7 @@ async function drainRun(options: {
   const gatewayFile = path.join(dataDir, 'gateway.sqlite');
   if (options.beforeStart) await options.beforeStart(gatewayFile);
   const dashboard = await startBenchDashboard(path.join(root, 'dashboard'), broker, [DRAIN_DEVICE], options.logger);
-  const port = await reservePort();
+  const port = await freePort();
   const configFile = path.join(root, 'gateway.json');
   await writeFile(
     configFile,

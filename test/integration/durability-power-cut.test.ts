@@ -9,11 +9,10 @@ import type { Feedback } from '../../core/feedback.js';
 import { cardReadFromBytes } from '../../firmware-bridge/codecs/bridge-frame.js';
 import { SerialLink } from '../../firmware-bridge/serial-link.js';
 import { BridgeDeviceSimulator } from '../../firmware-bridge/simulators/bridge-device.js';
-import { startCli } from '../support/cli.js';
+import { firstReaderReady, gatewayUrl, startCli } from '../support/cli.js';
 import { testLogger } from '../support/logger.js';
 import { LoopDisk } from '../support/loop-disk.js';
 import { PtyPair } from '../support/pty-pair.js';
-import { waitFor } from '../support/wait.js';
 import { prng } from '../support/prng.js';
 
 /*
@@ -128,8 +127,7 @@ async function powerCutTrial(trial: number, synchronous: 'full' | 'off'): Promis
     );
     const gateway = disk.track(startCli(['gateway', '--config', configFile]));
     gatewayOutput = gateway.output;
-    const url = await waitFor('the gateway to listen', () => /"url":"(http:\/\/[^"]+)"/.exec(gateway.output())?.[1] ?? (gateway.exitCode !== null ? `exited:${gateway.exitCode}` : undefined), 15_000);
-    if (url.startsWith('exited')) throw new Error(`the gateway ${url}: ${gateway.output()}`);
+    const url = await gatewayUrl(gateway, 15_000);
 
     deviceLink = new SerialLink({ path: pair.b, baudRate: 115200, logger });
     await deviceLink.start();
@@ -148,14 +146,7 @@ async function powerCutTrial(trial: number, synchronous: 'full' | 'off'): Promis
       if (cutting) ackedDuringCut += 1;
     });
     await device.start();
-    await waitFor(
-      'the reader to be ready',
-      async () => {
-        const health = (await (await fetch(`${url}/health`)).json()) as { readers: Array<{ state: string; firmware?: string }> };
-        return health.readers[0]?.state === 'ready' && health.readers[0].firmware !== undefined;
-      },
-      10_000,
-    );
+    await firstReaderReady(url, 10_000);
     // A known-good start: the schema and roster are on disk, as on a gateway that ran for a while.
     await disk.sync();
 

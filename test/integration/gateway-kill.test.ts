@@ -10,7 +10,7 @@ import type { Punch } from '../../core/punch.js';
 import { cardReadFromBytes } from '../../firmware-bridge/codecs/bridge-frame.js';
 import { SerialLink } from '../../firmware-bridge/serial-link.js';
 import { BridgeDeviceSimulator } from '../../firmware-bridge/simulators/bridge-device.js';
-import { startCli } from '../support/cli.js';
+import { firstReaderReady, gatewayUrl, startCli } from '../support/cli.js';
 import { testLogger } from '../support/logger.js';
 import { PtyPair } from '../support/pty-pair.js';
 import { waitFor } from '../support/wait.js';
@@ -66,16 +66,8 @@ afterEach(async () => {
 async function startGateway(configFile: string): Promise<Running> {
   const child = startCli(['gateway', '--config', configFile]);
   children.add(child);
-  const url = await waitFor('the gateway to listen', () => /"url":"(http:\/\/[^"]+)"/.exec(child.output())?.[1] ?? (child.exitCode !== null ? 'exited' : undefined), 15_000);
-  if (url === 'exited') throw new Error(`the gateway exited at start (code ${child.exitCode}):\n${child.output()}`);
-  await waitFor(
-    'the reader to be ready',
-    async () => {
-      const health = (await (await fetch(`${url}/health`)).json()) as { readers: Array<{ state: string; firmware?: string }> };
-      return health.readers[0]?.state === 'ready' && health.readers[0].firmware !== undefined;
-    },
-    10_000,
-  );
+  const url = await gatewayUrl(child, 15_000);
+  await firstReaderReady(url, 10_000);
   return { child, url };
 }
 

@@ -9,8 +9,9 @@ import { TestBroker } from '../support/aedes-broker.js';
 import { acceptAll, TestIngest } from '../support/ingest-server.js';
 import { testLogger } from '../support/logger.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { queryRows, reservePort, seedPunches, stateCounts, uplinkGatewayConfig, type UplinkTestSettings } from '../support/uplink-fixtures.js';
+import { queryRows, seedPunches, stateCounts, uplinkGatewayConfig, type UplinkTestSettings } from '../support/uplink-fixtures.js';
 import { waitFor } from '../support/wait.js';
+import { freePort } from '../support/ports.js';
 
 const DEVICE = 'gw-up-1';
 
@@ -46,7 +47,7 @@ describe('uplink drain over a real broker', () => {
   const dbFile = (): string => path.join(dir, 'gateway.sqlite');
 
   it('drains a backlog committed before the broker existed, once it appears', async () => {
-    const port = await reservePort();
+    const port = await freePort();
     const url = `mqtt://127.0.0.1:${port}`;
     gateway = await startGateway(uplinkGatewayConfig(dir, url, { maxPunches: 100, maxBytes: 16 * 1024 }), testLogger(), { clock, uplink: { statusMinIntervalMs: 100 } });
     const ids = await seedPunches(gateway.store.outbox, 1500);

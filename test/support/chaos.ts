@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,11 +10,14 @@ import { cardReadFromBytes } from '../../firmware-bridge/codecs/bridge-frame.js'
 import { hashDeviceSecret } from '../../provisioning/device-secrets.js';
 import { SerialLink } from '../../firmware-bridge/serial-link.js';
 import { BridgeDeviceSimulator } from '../../firmware-bridge/simulators/bridge-device.js';
-import { startCli } from './cli.js';
+import { firstReaderReady, gatewayUrl, startCli } from './cli.js';
 import { testLogger } from './logger.js';
 import { PtyPair } from './pty-pair.js';
 import { rowsOf } from './sqlite-rows.js';
 import { waitFor } from './wait.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 /*
  * Shared parts of the chaos suites (test/integration/chaos-*.test.ts): a built dashboard and a
@@ -41,18 +43,6 @@ const cardNumber = (uid: string): number => Buffer.from(uid, 'hex').readUInt32BE
 export const UNKNOWN_EVERY = 50;
 export const isUnknownCard = (n: number): boolean => n % UNKNOWN_EVERY === 0;
 const ACCEPTED_TEXT = /^(?:IN|OUT|OK) \d\d:\d\d P(\d{5})$/;
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 export async function killNow(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -153,16 +143,8 @@ export class ChaosBench {
   /** Starts `punchgate gateway` and waits until its reader is ready. */
   async startGateway(configFile: string): Promise<{ child: Cli; url: string }> {
     const child = this.track(startCli(['gateway', '--config', configFile]));
-    const url = await waitFor('the gateway to listen', () => /"url":"(http:\/\/[^"]+)"/.exec(child.output())?.[1] ?? (child.exitCode !== null ? 'exited' : undefined), 20_000);
-    if (url === 'exited') throw new Error(`the gateway exited at start (code ${child.exitCode}):\n${child.output()}`);
-    await waitFor(
-      'the reader to be ready',
-      async () => {
-        const health = (await (await fetch(`${url}/health`)).json()) as { readers: Array<{ state: string; firmware?: string }> };
-        return health.readers[0]?.state === 'ready' && health.readers[0].firmware !== undefined;
-      },
-      15_000,
-    );
+    const url = await gatewayUrl(child);
+    await firstReaderReady(url);
     return { child, url };
   }
 

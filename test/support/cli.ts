@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built command, as users run it (the global setup builds dist/ first). */
@@ -44,4 +45,23 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; com
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return Object.assign(child, { output: () => output });
+}
+
+/** Waits for a started `punchgate gateway` to log the URL it serves; fails with its output if it exits. */
+export async function gatewayUrl(child: ChildProcess & { output: () => string }, timeoutMs = 20_000): Promise<string> {
+  const url = await waitFor('the gateway to listen', () => /"url":"(http:\/\/[^"]+)"/.exec(child.output())?.[1] ?? (child.exitCode !== null ? 'exited' : undefined), timeoutMs);
+  if (url === 'exited') throw new Error(`the gateway exited at start (code ${child.exitCode}):\n${child.output()}`);
+  return url;
+}
+
+/** Waits until the gateway's first reader is ready and has said who it is (bridge readers). */
+export async function firstReaderReady(url: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    'the reader to be ready',
+    async () => {
+      const health = (await (await fetch(`${url}/health`)).json()) as { readers: Array<{ state: string; firmware?: string }> };
+      return health.readers[0]?.state === 'ready' && health.readers[0].firmware !== undefined;
+    },
+    timeoutMs,
+  );
 }

@@ -1,20 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import sqlite3 from 'sqlite3';
 import { newPunchId } from '../../core/ids.js';
 import { GatewayConfig } from '../../gateway/config.js';
 import type { Outbox, PunchToCommit } from '../../gateway/store/outbox.js';
 import type { Store } from '../../gateway/store/store.js';
-
-/** A TCP port that was free a moment ago: where a broker will appear later in the test. */
-export async function reservePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 export interface UplinkTestSettings {
   maxPunches?: number;
