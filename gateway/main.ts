@@ -21,7 +21,7 @@ import { ClockCorrections } from './store/clock-corrections.js';
 import { ConfigCache } from './store/config-cache.js';
 import { RosterCache } from './store/roster-cache.js';
 import { Store } from './store/store.js';
-import { Uplink } from './uplink/uplink.js';
+import { Uplink, type UplinkOutbox } from './uplink/uplink.js';
 import { softwareVersion } from './version.js';
 
 export interface GatewayDependencies {
@@ -140,8 +140,24 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     // commit then fails), and their writes would run inside that transaction or collide with it.
     // On a second connection SQLite isolates them: reads see committed rows only, and a write waits
     // for the desk's (busy_timeout) instead of failing the tap.
-    const sideStore = await Store.open({ dataDir: config.dataDir, synchronous: config.storage.synchronous, logger: logger.child({ part: 'store-uplink' }) });
+    // Its writes (acks recorded, rejections, prunes) need no fsync of their own: one lost in a power
+    // cut means only that those punches are sent again, and the server keeps each once. The desk's
+    // connection still fsyncs every punch; WAL stays consistent with either setting per connection.
+    const sideSynchronous = config.storage.synchronous === 'off' ? 'off' : 'normal';
+    const sideStore = await Store.open({ dataDir: config.dataDir, synchronous: sideSynchronous, role: 'uplink', logger: logger.child({ part: 'store-uplink' }) });
     cleanups.push(() => sideStore.close());
+    // Recording acks rewrites every acknowledged row (a write as large as the central insert). On a
+    // connection of its own it runs in a second SQLite thread while the next pages are read.
+    const ackStore = await Store.open({ dataDir: config.dataDir, synchronous: sideSynchronous, role: 'uplink', logger: logger.child({ part: 'store-acks' }) });
+    cleanups.push(() => ackStore.close());
+    const uplinkOutbox: UplinkOutbox = {
+      pendingAfter: (afterSeq, limit, holdBootId) => sideStore.outbox.pendingAfter(afterSeq, limit, holdBootId),
+      pendingCount: () => sideStore.outbox.pendingCount(),
+      uplinkCounts: () => sideStore.outbox.uplinkCounts(),
+      settle: (verdicts, atIso) => ackStore.outbox.settle(verdicts, atIso),
+      rejectLocally: (rows, atIso) => ackStore.outbox.rejectLocally(rows, atIso),
+      requeueRejected: () => ackStore.outbox.requeueRejected(),
+    };
 
     let uplink: Uplink | undefined;
 
@@ -216,7 +232,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       const started = new Uplink({
         deviceId: config.deviceId,
         settings: config.mqtt,
-        outbox: sideStore.outbox,
+        outbox: uplinkOutbox,
         // Punches of this boot taken before the clock synced may still get their time corrected.
         holdUnsyncedOfBoot: () => (clock.synced() && !correctionDue ? null : clock.bootId()),
         status: {

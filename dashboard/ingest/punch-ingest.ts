@@ -79,9 +79,19 @@ export class PunchIngest {
     while (this.worker) await this.worker;
   }
 
+  /**
+   * Validates the queued batches on the main thread while the previous group's commit runs in
+   * SQLite's thread, then commits them as the next group: commits (and so acks) stay in arrival
+   * order, and neither side waits for the other when messages keep coming.
+   */
   private async work(): Promise<void> {
     await Promise.resolve();
-    while (this.queue.length > 0) {
+    let committing: Promise<void> = Promise.resolve();
+    for (;;) {
+      if (this.queue.length === 0) {
+        await committing;
+        if (this.queue.length === 0) break;
+      }
       const checked: CheckedBatch[] = [];
       let punches = 0;
       while (this.queue.length > 0 && punches < this.maxPunchesPerCommit) {
@@ -93,7 +103,8 @@ export class PunchIngest {
         }
       }
       this.releaseRoom();
-      await this.commit(checked);
+      await committing;
+      committing = this.commit(checked);
     }
     this.worker = undefined;
     this.releaseRoom();

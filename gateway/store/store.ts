@@ -20,7 +20,11 @@ export class Store {
     readonly roster: RosterCache,
   ) {}
 
-  static async open(options: { dataDir: string; synchronous: Synchronous; logger: Logger }): Promise<Store> {
+  /**
+   * `role: 'uplink'` opens the second connection, whose writes only record what the server said
+   * (re-done after a loss by sending again), so a relaxed `synchronous` there is no warning.
+   */
+  static async open(options: { dataDir: string; synchronous: Synchronous; logger: Logger; role?: 'desk' | 'uplink' }): Promise<Store> {
     const { logger } = options;
     let opened: { db: Database; file: string };
     try {
@@ -32,7 +36,7 @@ export class Store {
       );
     }
     const { db, file } = opened;
-    if (options.synchronous !== 'full') {
+    if (options.synchronous !== 'full' && options.role !== 'uplink') {
       logger.warn({ synchronous: options.synchronous }, 'storage.synchronous is not "full": confirmed punches can be lost in a power cut');
     }
     const outbox = await Outbox.open(db);

@@ -79,6 +79,8 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
   /** Seqs inside flights: a rewound scan must not put them in a second batch. */
   private readonly flyingSeqs = new Set<number>();
   private readonly acks: PunchAck[] = [];
+  /** The tail of the ack-recording writes, one after another, off the sending path. */
+  private settling: Promise<void> = Promise.resolve();
   /** Pending rows at or below this seq are in flight, held, or already settled. */
   private cursor = 0;
   /** Bumped by forget(): work begun before it must not touch the state after it. */
@@ -113,6 +115,7 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
     clearInterval(this.pollTimer);
     this.clearFlights();
     while (this.running) await this.running;
+    await this.settling;
   }
 
   /** A punch was committed (or the hold may have lifted): look for pending rows now. */
@@ -185,14 +188,17 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
     while (this.wanted && !this.stopped) {
       this.wanted = false;
       try {
-        await this.applyAcks();
+        this.applyAcks();
         this.noticeHold();
         while (!this.stopped && this.options.transport.connected && this.flights.size < this.options.limits.inFlight) {
           if (!(await this.sendNextBatch())) break;
-          // Acks that came in meanwhile free slots and settle rows before the next page is read.
-          await this.applyAcks();
+          // Acks that came in meanwhile free slots before the next page is read.
+          this.applyAcks();
         }
         if (this.busy && this.reachedEnd && this.flights.size === 0 && this.acks.length === 0) {
+          // Caught up means recorded in SQLite, not only answered.
+          await this.settling;
+          if (this.flights.size > 0 || this.acks.length > 0) continue;
           this.busy = false;
           this.emit('caughtUp');
         }
@@ -241,12 +247,11 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
       let stoppedEarly = false;
       for (const row of page.rows) {
         if (this.flyingSeqs.has(row.seq)) continue;
-        const stored = readStoredPunch(row.body, row.id);
-        if (typeof stored !== 'string') {
-          unreadable.push({ seq: row.seq, reason: `unreadable on the gateway: ${stored.problem}` });
+        if (row.problem !== null) {
+          unreadable.push({ seq: row.seq, reason: `unreadable on the gateway: ${row.problem}` });
           continue;
         }
-        const json = stored;
+        const json = row.body;
         const size = Buffer.byteLength(json) + (parts.length > 0 ? 1 : 0);
         // One punch always goes, even alone over the limit: a big punch must never block the rest.
         if (parts.length > 0 && (bytes + size > limits.maxBytes || parts.length >= limits.maxPunches)) {
@@ -305,41 +310,68 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
     this.send(flight);
   }
 
-  private async applyAcks(): Promise<void> {
-    for (let ack = this.acks.shift(); ack; ack = this.acks.shift()) await this.applyAck(ack);
-  }
-
-  private async applyAck(ack: PunchAck): Promise<void> {
-    const flight = this.flights.get(ack.batchId);
-    if (!flight) {
-      this.stats.ignoredAcks += 1;
-      // Normal for the second ack of a resent batch, or an ack from before a reconnect.
-      this.logger.info({ batchId: ack.batchId }, 'ack for a batch not in flight ignored');
-      return;
+  /**
+   * Takes every ack that has arrived: the batches they answer leave the flight at once (their slots
+   * go to the next batches), and all their verdicts are recorded in one SQLite transaction that
+   * runs while the next pages are read and sent. Until that write commits, the answered rows keep
+   * their place in `flyingSeqs`, so no scan sends them again. Recording is not on the critical path
+   * because losing it costs only a re-send (the server stores each punch once).
+   */
+  private applyAcks(): void {
+    if (this.acks.length === 0) return;
+    const accepted: string[] = [];
+    const rejected: PunchAck['rejected'] = [];
+    const answeredSeqs: number[] = [];
+    for (let ack = this.acks.shift(); ack; ack = this.acks.shift()) {
+      const flight = this.flights.get(ack.batchId);
+      if (!flight) {
+        this.stats.ignoredAcks += 1;
+        // Normal for the second ack of a resent batch, or an ack from before a reconnect.
+        this.logger.info({ batchId: ack.batchId }, 'ack for a batch not in flight ignored');
+        continue;
+      }
+      let foreign = 0;
+      const answer = (id: string): boolean => {
+        const seq = flight.waiting.get(id);
+        if (seq === undefined) {
+          foreign += 1;
+          return false;
+        }
+        flight.waiting.delete(id);
+        answeredSeqs.push(seq);
+        return true;
+      };
+      for (const id of ack.accepted) if (answer(id)) accepted.push(id);
+      const refused = ack.rejected.filter((verdict) => answer(verdict.id));
+      rejected.push(...refused);
+      if (foreign > 0) this.logger.warn({ batchId: ack.batchId, foreign }, 'ack names punches that are not in its batch (or answered already); those are ignored');
+      if (refused.length > 0) this.logger.warn({ batchId: ack.batchId, rejected: refused.slice(0, 10) }, 'the server rejected punches: kept locally as rejected, not sent again');
+      if (flight.waiting.size === 0) {
+        clearTimeout(flight.timer);
+        this.flights.delete(flight.batchId);
+      } else {
+        // The rest stays in flight and goes again at its time-out, in the same batch.
+        this.logger.warn({ batchId: ack.batchId, unanswered: flight.waiting.size }, 'ack did not cover its whole batch');
+      }
     }
-    const accepted = ack.accepted.filter((id) => flight.waiting.has(id));
-    const rejected = ack.rejected.filter((verdict) => flight.waiting.has(verdict.id));
-    const foreign = ack.accepted.length + ack.rejected.length - accepted.length - rejected.length;
-    if (foreign > 0) this.logger.warn({ batchId: ack.batchId, foreign }, 'ack names punches that are not in its batch; those are ignored');
-
-    const result = await this.options.outbox.settle({ accepted, rejected }, this.options.now().toISOString());
-    this.stats.punchesAcked += result.acked;
-    this.stats.punchesRejected += result.rejected;
-    this.stats.lastAckAt = this.options.now().toISOString();
-    if (rejected.length > 0) this.logger.warn({ batchId: ack.batchId, rejected: rejected.slice(0, 10) }, 'the server rejected punches: kept locally as rejected, not sent again');
-    if (this.flights.get(ack.batchId) !== flight) return;
-    for (const id of [...accepted, ...rejected.map((verdict) => verdict.id)]) {
-      const seq = flight.waiting.get(id);
-      flight.waiting.delete(id);
-      if (seq !== undefined) this.flyingSeqs.delete(seq);
-    }
-    if (flight.waiting.size === 0) {
-      clearTimeout(flight.timer);
-      this.flights.delete(flight.batchId);
-    } else {
-      // The rest stays in flight and goes again at its time-out, in the same batch.
-      this.logger.warn({ batchId: ack.batchId, unanswered: flight.waiting.size }, 'ack did not cover its whole batch');
-    }
+    if (answeredSeqs.length === 0) return;
+    const epoch = this.epoch;
+    this.settling = this.settling.then(async () => {
+      try {
+        const result = await this.options.outbox.settle({ accepted, rejected }, this.options.now().toISOString());
+        this.stats.punchesAcked += result.acked;
+        this.stats.punchesRejected += result.rejected;
+        this.stats.lastAckAt = this.options.now().toISOString();
+      } catch (error) {
+        // The rows are still pending in SQLite: scan again from the start, so they go once more
+        // and their next ack is recorded (the server keeps each punch once).
+        this.logger.error({ err: error, punches: answeredSeqs.length }, 'could not record acks; those punches will be sent again');
+        if (epoch === this.epoch) this.cursor = 0;
+      } finally {
+        // After a forget() the set was cleared and may hold new flights' seqs: leave it alone.
+        if (epoch === this.epoch) for (const seq of answeredSeqs) this.flyingSeqs.delete(seq);
+      }
+    });
   }
 
   private forget(): void {
@@ -355,23 +387,4 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
     this.flights.clear();
     this.flyingSeqs.clear();
   }
-}
-
-/**
- * The stored body as it goes on the wire, or why it cannot go. The body was validated by the zod
- * schema when it was committed, and the server validates every punch again (refusing a bad one by
- * id), so sending only re-checks what would make a row unsettleable: not JSON, or an id other than
- * its row's (the server acks by the body's id, the outbox settles by the row's). Re-parsing with
- * zod and re-serialising cost the drain a fifth of its CPU (docs/benchmarks.md).
- */
-function readStoredPunch(body: string, rowId: string): string | { problem: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    return { problem: `not JSON (${(error as Error).message})` };
-  }
-  const id = typeof json === 'object' && json !== null && 'id' in json ? json.id : undefined;
-  if (id !== rowId) return { problem: `its body carries id ${String(id)}, its row ${rowId}` };
-  return body;
 }

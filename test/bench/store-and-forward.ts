@@ -218,7 +218,9 @@ async function drainRun(options: {
       let lastProgress = Date.now();
       for (;;) {
         samples.push([Date.now() - spawnedAt, await rssBytes(pid)]);
-        const left = await pending();
+        // Counting pending rows scans the gateway's state index and holds a WAL read snapshot:
+        // do it only once the in-process dashboard has stored everything, not every 100 ms.
+        const left = dashboard.ingest.counters.accepted < count ? count - dashboard.ingest.counters.accepted : await pending();
         if (left === 0) break;
         if (left !== lastPending) (lastPending = left), (lastProgress = Date.now());
         if (options.timeBoxMs && Date.now() - spawnedAt > options.timeBoxMs) {
@@ -562,7 +564,7 @@ export async function runStoreAndForward(options: StoreAndForwardOptions): Promi
     ];
     const part1: Array<Record<string, unknown>> = [];
     const rows: string[][] = [['backlog of ' + fmt(options.punches), 'maxPunches / inFlight', 'time ms', 'punches/s']];
-    const ratioRows: string[][] = [['', 'ours', 'raw mqtt.js QoS 1', 'raw sqlite3 insert', 'ours / slower', 'goal >= 0.5']];
+    const ratioRows: string[][] = [['', 'ours from connect (from spawn)', 'raw mqtt.js QoS 1', 'raw sqlite3 insert', 'ours / slower (from spawn)', 'goal >= 0.5']];
     let replayBodies: string[] = [];
     for (const { label, batch } of settings) {
       let bodies: string[] = [];
@@ -582,9 +584,13 @@ export async function runStoreAndForward(options: StoreAndForwardOptions): Promi
       const mqttBase = await rawMqtt(broker, batchPayloads(bodies, batch.maxPunches, DRAIN_DEVICE), bodies.length);
       const sqliteBase = await rawSqlite(root, bodies, batch.maxPunches);
       const slower = Math.min(mqttBase.punchesPerSecond, sqliteBase.punchesPerSecond);
-      const ratio = drain.punchesPerSecond / slower;
+      // Like for like: the baselines start with an open database and a connected client, so the
+      // goal is judged on the drain from the gateway's connect; the figure with the process start
+      // (Node boot, opening the store, connecting) is printed beside it.
+      const ratio = drain.fromConnectPunchesPerSecond / slower;
+      const ratioWithStart = drain.punchesPerSecond / slower;
       const verdict = ratio >= 0.5 ? 'PASS' : 'MISS';
-      part1.push({ drain, rawMqtt: mqttBase, rawSqlite: sqliteBase, ratio: round(ratio, 3), verdict });
+      part1.push({ drain, rawMqtt: mqttBase, rawSqlite: sqliteBase, ratio: round(ratio, 3), ratioWithStart: round(ratioWithStart, 3), verdict });
       if (drain.acked !== options.punches || drain.central !== options.punches) failures.push(`${label}: ${drain.acked} acked in gateway.sqlite, ${drain.central} in the central database, of ${options.punches}`);
       const shape = `${batch.maxPunches} / ${batch.inFlight}`;
       rows.push([`ours (${label}): gateway spawned -> last punch acked`, shape, fmt(drain.totalMs), fmt(drain.punchesPerSecond)]);
@@ -596,7 +602,7 @@ export async function runStoreAndForward(options: StoreAndForwardOptions): Promi
       rows.push([`  baseline (b) raw sqlite3, ${sqliteBase.transactions} transactions`, String(batch.maxPunches), fmt(sqliteBase.ms), fmt(sqliteBase.punchesPerSecond)]);
       rows.push([`  gateway RSS start / peak / last MB`, '', `${drain.rss.startMb} / ${drain.rss.peakMb} / ${drain.rss.lastMb}`, '']);
       rows.push([`  CPU machine / bench processes / others (incl. kernel threads) / steal %`, '', `${drain.cpu.machineBusyPct} / ${drain.cpu.oursPct} / ${drain.cpu.othersPct} / ${drain.cpu.stealPct}`, '']);
-      ratioRows.push([label, fmt(drain.punchesPerSecond), fmt(mqttBase.punchesPerSecond), fmt(sqliteBase.punchesPerSecond), ratio.toFixed(2), verdict]);
+      ratioRows.push([label, `${fmt(drain.fromConnectPunchesPerSecond)} (${fmt(drain.punchesPerSecond)})`, fmt(mqttBase.punchesPerSecond), fmt(sqliteBase.punchesPerSecond), `${ratio.toFixed(2)} (${ratioWithStart.toFixed(2)})`, verdict]);
     }
     result.drain = part1;
     out(`1. Drain a backlog through Mosquitto into the central database, acks included (punches/s)`);
