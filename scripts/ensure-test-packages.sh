@@ -13,6 +13,7 @@ declare -A package_for=(
   [losetup]=util-linux
   [mosquitto]=mosquitto
   [mosquitto_passwd]=mosquitto
+  [openssl]=openssl
 )
 
 missing=()
