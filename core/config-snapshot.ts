@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PresenceSettings } from './presence-settings.js';
 import { EntityId } from './punch.js';
 import { Roster } from './roster.js';
 import { TimeZone, UtcInstant } from './time.js';
@@ -27,6 +28,8 @@ export const DeviceConfigSnapshot = z
       })
       .partial()
       .default({}),
+    /** Rotating beacon, Wi-Fi site check and hands-free settings; absent: the local config's. */
+    presence: PresenceSettings.optional(),
   })
   .strict();
 export type DeviceConfigSnapshot = z.output<typeof DeviceConfigSnapshot>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Credential, CredentialKind, normalizeCredential, CredentialError } from './credential.js';
 import { EntityId } from './punch.js';
+import { UtcInstant } from './time.js';
 
 /**
  * A roster entry as written by people (roster file, CSV, dashboard): the uid may be given in any
@@ -12,8 +13,17 @@ export const RosterEntry = z
     employeeId: EntityId,
     name: z.string().min(1).max(120),
     status: z.enum(['active', 'revoked']).default('active'),
+    /**
+     * When the employee's consent to BLE tag tracking was recorded (PDPO: opt-in per person). Only
+     * a `ble-tag` entry with it may punch hands-free; without it the tag is never tracked.
+     */
+    bleConsentAt: UtcInstant.optional(),
   })
-  .transform((entry, ctx): { credential: Credential; employeeId: string; name: string; status: 'active' | 'revoked' } => {
+  .transform((entry, ctx): { credential: Credential; employeeId: string; name: string; status: 'active' | 'revoked'; bleConsentAt?: string } => {
+    if (entry.bleConsentAt !== undefined && entry.credential.kind !== 'ble-tag') {
+      ctx.addIssue({ code: 'custom', path: ['bleConsentAt'], message: `is for ble-tag credentials only, not ${entry.credential.kind}` });
+      return z.NEVER;
+    }
     try {
       return { ...entry, credential: normalizeCredential(entry.credential) };
     } catch (error) {

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { DeviceConfigSnapshot } from '../core/config-snapshot.js';
 import { describeIssues } from '../core/errors.js';
+import type { PresenceSettings } from '../core/presence-settings.js';
 import type { GatewayConfig } from './config.js';
 import { RosterIndex } from './roster-index.js';
 import type { ConfigCache } from './store/config-cache.js';
 
 /** The local config's settings that a pushed snapshot overrides (or, where it is silent, keeps). */
-export type LocalSettings = Pick<GatewayConfig, 'siteId' | 'site' | 'punch'>;
+export type LocalSettings = Pick<GatewayConfig, 'siteId' | 'site' | 'punch'> & { presence: Pick<GatewayConfig['presence'], 'settings'> };
 
 /** What the caller swaps in memory after a pushed config was applied (or loaded at start). */
 export interface RunningConfig {
@@ -17,6 +18,8 @@ export interface RunningConfig {
   timeZone: string;
   /** The snapshot's punch settings, each falling back to the local config's. */
   punch: { debounceSeconds: number; direction: 'alternate' | 'auto' };
+  /** The snapshot's presence settings, or the local config's when it has none. */
+  presence: PresenceSettings;
   roster: RosterIndex;
   rosterEntries: number;
   /** `dashboard:v{version}`, as stored in meta `roster.source`. */
@@ -171,6 +174,7 @@ export class ConfigApplier {
         debounceSeconds: snapshot.punch.debounceSeconds ?? local.punch.debounceSeconds,
         direction: snapshot.punch.direction ?? local.punch.direction,
       },
+      presence: snapshot.presence ?? local.presence.settings,
       roster: new RosterIndex(snapshot.roster),
       rosterEntries: snapshot.roster.length,
       rosterSource: `dashboard:v${snapshot.version}`,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PresenceSettings } from '../core/presence-settings.js';
 import { EntityId } from '../core/punch.js';
 import { DEFAULT_TIME_ZONE, TimeZone } from '../core/time.js';
 import { AsciiOptions, ReaderProtocol, WiegandOptions } from '../firmware-bridge/reader-protocols.js';
@@ -103,6 +104,35 @@ export const GatewayConfig = z
       })
       .strict()
       .default({ syncCommand: ['timedatectl', 'show', '-p', 'NTPSynchronized', '--value'], checkIntervalSeconds: 30 }),
+    /**
+     * BLE and Wi-Fi presence. Missing hardware is not an error: each part reports "unavailable"
+     * with its reason in status and /health, and the rest of the gateway runs on.
+     */
+    presence: z
+      .object({
+        ble: z
+          .object({
+            /** Scan for staff tags (hands-free punching, when the site turns it on). */
+            scan: z.boolean().default(true),
+            /** Advertise the rotating beacon, when the settings give its keys. */
+            advertise: z.boolean().default(true),
+          })
+          .strict()
+          .default({ scan: true, advertise: true }),
+        wifi: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** The interface nmcli scans; null: all of them. */
+            iface: z.string().min(1).nullable().default('wlan0'),
+            scanIntervalSeconds: z.number().min(5).max(86_400).default(60),
+          })
+          .strict()
+          .default({ enabled: true, iface: 'wlan0', scanIntervalSeconds: 60 }),
+        /** The site's presence settings until the dashboard pushes its own (which then win). */
+        settings: PresenceSettings.default({}),
+      })
+      .strict()
+      .default({ ble: { scan: true, advertise: true }, wifi: { enabled: true, iface: 'wlan0', scanIntervalSeconds: 60 }, settings: {} }),
     storage: z
       .object({
         /**

@@ -74,7 +74,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     // A config pushed by the dashboard outranks the local site, punch and roster settings.
     const applier = new ConfigApplier({
       deviceId: config.deviceId,
-      local: { siteId: config.siteId, site: config.site, punch: config.punch },
+      local: { siteId: config.siteId, site: config.site, punch: config.punch, presence: config.presence },
       cache: new ConfigCache(store.db),
       logger: logger.child({ part: 'config' }),
       now: () => clock.now(),
@@ -93,6 +93,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       pushed?.roster ?? new RosterIndex(await store.roster.load()),
       pushed?.rosterSource ?? (await store.getMeta('roster.source')) ?? null,
       { id: pushed?.siteId ?? config.siteId, timeZone: pushed?.timeZone ?? config.site.timeZone },
+      pushed?.presence ?? config.presence.settings,
     );
     const punchSettings = pushed?.punch ?? config.punch;
 

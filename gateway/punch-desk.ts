@@ -15,6 +15,13 @@ export interface Tap {
   readerId: string;
   read: CardRead;
   method?: PunchMethod;
+  /** Set by hands-free presence, which knows whether the person arrived or left; badges alternate. */
+  direction?: 'in' | 'out';
+  /**
+   * The event happened this long before it reached the desk (a tag last heard minutes before its
+   * absence became certain): the punch carries that earlier time, and its monotonic reading too.
+   */
+  occurredMsAgo?: number;
 }
 
 export interface TapOutcome {
@@ -169,25 +176,30 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
         outcomes.push({ result: 'revoked', readerId: tap.readerId, credential, ...(employee ? { employee } : {}), reason: 'badge revoked' });
         continue;
       }
+      const agoMs = Math.max(0, tap.occurredMsAgo ?? 0);
+      const tapTime = agoMs > 0 ? new Date(now.getTime() - agoMs) : now;
+      const tapDay = agoMs > 0 ? localDay(tapTime, timeZone) : day;
       const personKey = employee ? `employee:${employee.id}` : `credential:${key}`;
-      let count = punchesToday.get(personKey);
-      if (count === undefined) count = await outbox.countOnDay({ employeeId: employee?.id ?? null, credentialKey: key }, day);
-      punchesToday.set(personKey, count + 1);
-      const direction: PunchDirection = directionRule === 'auto' ? 'auto' : count % 2 === 0 ? 'in' : 'out';
+      // Counted on the day the punch belongs to, so badge taps keep alternating around it.
+      const counts = tapDay === day ? punchesToday : new Map<string, number>();
+      let count = counts.get(personKey);
+      if (count === undefined) count = await outbox.countOnDay({ employeeId: employee?.id ?? null, credentialKey: key }, tapDay);
+      counts.set(personKey, count + 1);
+      const direction: PunchDirection = tap.direction ?? (directionRule === 'auto' ? 'auto' : count % 2 === 0 ? 'in' : 'out');
       toCommit.push({
         index,
         item: {
           credentialKey: key,
-          localDay: day,
+          localDay: tapDay,
           bootId: clock.bootId(),
-          monoMs: queued.monotonicMs,
+          monoMs: queued.monotonicMs - agoMs,
           punch: {
             id: newPunchId(),
             deviceId,
             siteId,
             credential,
             employeeId: employee?.id ?? null,
-            at,
+            at: agoMs > 0 ? tapTime.toISOString() : at,
             clock: { synced: clock.synced() },
             method: tap.method ?? 'badge',
             direction,

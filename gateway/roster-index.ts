@@ -29,6 +29,10 @@ export class RosterIndex {
     return this.direct.size;
   }
 
+  entries(): IterableIterator<RosterEntry> {
+    return this.direct.values();
+  }
+
   resolve(credential: Credential): Resolution {
     const key = credentialKey(credential);
     const direct = this.direct.get(key);

@@ -61,6 +61,10 @@ export const migrations: readonly string[] = [
   `
   CREATE INDEX punches_acked_at ON punches(acked_at) WHERE state = 'acked';
   `,
+  // BLE tags punch hands-free only for people whose consent is recorded (PDPO opt-in).
+  `
+  ALTER TABLE roster ADD COLUMN ble_consent_at TEXT;
+  `,
 ];
 
 export function migrate(db: Database): Promise<number> {

@@ -22,14 +22,15 @@ export class RosterCache {
   }
 
   async load(): Promise<RosterEntry[]> {
-    const rows = await this.db.all<{ kind: string; uid: string; employee_id: string; name: string; status: string }>(
-      'SELECT kind, uid, employee_id, name, status FROM roster ORDER BY credential_key',
+    const rows = await this.db.all<{ kind: string; uid: string; employee_id: string; name: string; status: string; ble_consent_at: string | null }>(
+      'SELECT kind, uid, employee_id, name, status, ble_consent_at FROM roster ORDER BY credential_key',
     );
     return rows.map((row) => ({
       credential: { kind: CredentialKind.parse(row.kind), uid: row.uid },
       employeeId: row.employee_id,
       name: row.name,
       status: row.status === 'revoked' ? 'revoked' : 'active',
+      ...(row.ble_consent_at ? { bleConsentAt: row.ble_consent_at } : {}),
     }));
   }
 
@@ -46,13 +47,14 @@ export class RosterCache {
 export async function writeRoster(db: Database, entries: readonly RosterEntry[], origin: RosterSource): Promise<void> {
   await db.run('DELETE FROM roster');
   for (const entry of entries) {
-    await db.run('INSERT INTO roster (credential_key, kind, uid, employee_id, name, status) VALUES (?, ?, ?, ?, ?, ?)', [
+    await db.run('INSERT INTO roster (credential_key, kind, uid, employee_id, name, status, ble_consent_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       credentialKey(entry.credential),
       entry.credential.kind,
       entry.credential.uid,
       entry.employeeId,
       entry.name,
       entry.status,
+      entry.bleConsentAt ?? null,
     ]);
   }
   const meta: Array<[string, string]> = [

@@ -14,7 +14,7 @@ import { testLogger } from '../support/logger.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const logger = testLogger();
-const local: LocalSettings = { siteId: 'mk-01', site: { name: 'Mong Kok', timeZone: 'Asia/Hong_Kong' }, punch: { debounceSeconds: 60, direction: 'alternate' } };
+const local: LocalSettings = { siteId: 'mk-01', site: { name: 'Mong Kok', timeZone: 'Asia/Hong_Kong' }, punch: { debounceSeconds: 60, direction: 'alternate' }, presence: { settings: {} } };
 const localRoster: DeviceConfigSnapshotInput['roster'] = [{ credential: { kind: 'em4100', uid: '62E3086CED' }, employeeId: 'E001', name: 'Chan Tai Man' }];
 
 function snapshot(overrides: Partial<DeviceConfigSnapshotInput> = {}): DeviceConfigSnapshotInput {
