@@ -10,13 +10,17 @@ import { EmbeddedBroker, INTERNAL_USERNAME } from './broker/embedded-broker.js';
 import type { DashboardConfig } from './config.js';
 import { CommandSender } from './command-sender.js';
 import { ConfigPublisher } from './config-publisher.js';
+import { BeaconSightingRepository } from './db/beacon-sighting-repository.js';
 import { openCentralDb } from './db/central-db.js';
 import { DeviceRepository } from './db/device-repository.js';
 import { PunchRepository } from './db/punch-repository.js';
+import { SiteRepository } from './db/site-repository.js';
 import { buildDashboardHttp } from './http/app.js';
 import { routeDeviceMessages } from './ingest/message-router.js';
 import { PunchIngest } from './ingest/punch-ingest.js';
 import { StatusIngest } from './ingest/status-ingest.js';
+import { BeaconResolvers } from './mobile/beacon-resolvers.js';
+import { MobilePunchDesk } from './mobile/mobile-punch-desk.js';
 
 export interface Dashboard {
   /** `http://host:port` of the dashboard. */
@@ -27,6 +31,10 @@ export interface Dashboard {
   readonly db: Database;
   readonly devices: DeviceRepository;
   readonly punches: PunchRepository;
+  readonly sites: SiteRepository;
+  readonly mobilePunches: MobilePunchDesk;
+  /** The HTTP app (listening at `url`); tests may also call `http.inject()`. */
+  readonly http: FastifyInstance;
   readonly configs: ConfigPublisher;
   readonly ingest: PunchIngest;
   /** The dashboard's own MQTT client (full rights on the embedded broker). */
@@ -51,11 +59,18 @@ function httpUrl(app: FastifyInstance): string {
   return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
+export interface DashboardOptions {
+  /** The server's clock: receipt time of mobile punches (and beacon windows), device registration, ingest. Default: the system clock. */
+  now?: () => Date;
+}
+
 /**
  * The dashboard's composition root: central database, broker (embedded by default), ingest,
- * device registry, config publisher and HTTP, started in order and stopped in reverse.
+ * device registry, sites and mobile punches, config publisher and HTTP, started in order and
+ * stopped in reverse.
  */
-export async function startDashboard(config: DashboardConfig, logger: Logger): Promise<Dashboard> {
+export async function startDashboard(config: DashboardConfig, logger: Logger, options: DashboardOptions = {}): Promise<Dashboard> {
+  const now = options.now ?? ((): Date => new Date());
   const { db } = await openCentralDb(config.dataDir);
   const cleanups: Array<() => Promise<void>> = [() => db.close()];
   const runCleanups = async (): Promise<void> => {
@@ -65,6 +80,19 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
     const apiToken = config.apiToken ?? (await loadOrCreateApiToken(config.dataDir));
     const devices = new DeviceRepository(db);
     const punches = new PunchRepository(db);
+    const sites = new SiteRepository(db);
+    const sightings = new BeaconSightingRepository(db);
+    // Replay memory left over from before a restart: expired rows go now, not at the next punch.
+    await sightings.pruneExpired(now());
+    const mobilePunches = new MobilePunchDesk({
+      db,
+      sites,
+      punches,
+      sightings,
+      resolvers: new BeaconResolvers(sites),
+      now,
+      logger: logger.child({ part: 'mobile' }),
+    });
 
     let brokerUrl: string;
     let clientOptions: IClientOptions;
@@ -96,7 +124,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
 
     const client: MqttClient = await mqtt.connectAsync(brokerUrl, { ...clientOptions, reconnectPeriod: 1000, clean: true });
     cleanups.push(() => client.endAsync());
-    const ingest = new PunchIngest({ client, punches, devices, logger: logger.child({ part: 'ingest' }) });
+    const ingest = new PunchIngest({ client, punches, devices, now, logger: logger.child({ part: 'ingest' }) });
     const statusIngest = new StatusIngest(devices, logger.child({ part: 'registry' }));
     const commands = new CommandSender(client, logger.child({ part: 'commands' }));
     cleanups.push(async () => commands.stop());
@@ -114,10 +142,11 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
     await client.subscribeAsync({ [punchTopic]: { qos: 1 }, [allDevicesTopic('status')]: { qos: 1 }, [allDevicesTopic('replies')]: { qos: 1 } });
     const configs = new ConfigPublisher(db, client, logger.child({ part: 'config' }));
 
-    const now = (): Date => new Date();
     const http = buildDashboardHttp({
       punches,
       devices,
+      sites,
+      mobilePunches,
       configs,
       commands,
       now,
@@ -136,6 +165,9 @@ export async function startDashboard(config: DashboardConfig, logger: Logger): P
       db,
       devices,
       punches,
+      sites,
+      mobilePunches,
+      http,
       configs,
       ingest,
       mqtt: client,

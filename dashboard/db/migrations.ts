@@ -43,6 +43,41 @@ export const centralMigrations: readonly string[] = [
     published_at TEXT NOT NULL
   );
   `,
+  // 2: sites with their location policy and beacons; the replay memory of mobile punches; the
+  // sequence counter of punches the server makes itself (mobile punches, device "mobile-api").
+  `
+  CREATE TABLE sites (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_zh TEXT,
+    time_zone TEXT NOT NULL DEFAULT 'Asia/Hong_Kong',
+    policy TEXT NOT NULL,
+    beacons TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  -- One row: bumped in the same transaction as every site write, so that every process holding
+  -- a beacon resolver built from the sites can tell that it is stale.
+  CREATE TABLE site_revision (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    revision INTEGER NOT NULL
+  );
+  INSERT INTO site_revision (id, revision) VALUES (1, 0);
+
+  -- Replay memory (PDPO: neither the beacon id nor the employee id is kept in the clear, only
+  -- sha256 of both, and only until the resolver would refuse the id anyway).
+  CREATE TABLE beacon_sightings (
+    sighting TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX beacon_sightings_by_expiry ON beacon_sightings(expires_at);
+
+  CREATE TABLE punch_sequences (
+    device_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+  );
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

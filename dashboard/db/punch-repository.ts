@@ -53,31 +53,62 @@ export class PunchRepository {
     await this.db.transaction(async () => {
       // In the same transaction: one durable commit per batch, not one per statement.
       await alsoInTransaction?.();
-      for (let start = 0; start < punches.length; start += ROWS_PER_STATEMENT) {
-        const chunk = punches.slice(start, start + ROWS_PER_STATEMENT);
-        const params: SqlValue[] = [];
-        for (const punch of chunk) {
-          params.push(
-            punch.id,
-            punch.deviceId,
-            punch.siteId,
-            punch.employeeId,
-            punch.credential.kind,
-            punch.credential.uid,
-            punch.at,
-            punch.direction,
-            punch.method,
-            punch.seq,
-            punch.clock.synced ? 1 : 0,
-            JSON.stringify(punch),
-            receivedAt,
-          );
-        }
-        const row = `(${COLUMNS.map(() => '?').join(', ')})`;
-        await this.db.run(`INSERT INTO punches (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT(id) DO NOTHING`, params);
-      }
+      await this.insertInTransaction(punches, receivedAt);
     });
     return punches.map((punch) => punch.id);
+  }
+
+  /**
+   * The INSERT .. ON CONFLICT(id) DO NOTHING statements of {@link insertBatch} alone, for a caller
+   * that already holds a transaction (`Database.transaction`) and commits it. Returns how many
+   * rows were new.
+   */
+  async insertInTransaction(punches: readonly Punch[], receivedAt: string): Promise<number> {
+    let inserted = 0;
+    for (let start = 0; start < punches.length; start += ROWS_PER_STATEMENT) {
+      const chunk = punches.slice(start, start + ROWS_PER_STATEMENT);
+      const params: SqlValue[] = [];
+      for (const punch of chunk) {
+        params.push(
+          punch.id,
+          punch.deviceId,
+          punch.siteId,
+          punch.employeeId,
+          punch.credential.kind,
+          punch.credential.uid,
+          punch.at,
+          punch.direction,
+          punch.method,
+          punch.seq,
+          punch.clock.synced ? 1 : 0,
+          JSON.stringify(punch),
+          receivedAt,
+        );
+      }
+      const row = `(${COLUMNS.map(() => '?').join(', ')})`;
+      inserted += (await this.db.run(`INSERT INTO punches (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT(id) DO NOTHING`, params)).changes;
+    }
+    return inserted;
+  }
+
+  /** One stored punch by id. */
+  async get(id: string): Promise<Punch | undefined> {
+    const row = await this.db.get<{ body: string }>('SELECT body FROM punches WHERE id = ?', [id]);
+    return row ? Punch.parse(JSON.parse(row.body)) : undefined;
+  }
+
+  /**
+   * The next `seq` of a device whose punches the server makes itself (the mobile API's pseudo
+   * device): 1, 2, 3 ... never reused. Must run inside the transaction that inserts the punch, so
+   * that a rolled-back punch gives its number back rather than leaving a gap.
+   */
+  async nextServerSeq(deviceId: string): Promise<number> {
+    const row = await this.db.get<{ seq: number }>(
+      'INSERT INTO punch_sequences (device_id, seq) VALUES (?, 1) ON CONFLICT(device_id) DO UPDATE SET seq = seq + 1 RETURNING seq',
+      [deviceId],
+    );
+    if (!row) throw new Error(`no sequence number for ${deviceId}`);
+    return row.seq;
   }
 
   /** Newest first, keyset-paged by (at, id). */

@@ -11,6 +11,7 @@ import type { CommandSender } from '../command-sender.js';
 import type { ConfigPublisher } from '../config-publisher.js';
 import { DeviceExistsError, DeviceRecord, type DeviceRepository } from '../db/device-repository.js';
 import { CursorError, type PunchRepository } from '../db/punch-repository.js';
+import { MOBILE_API_DEVICE_ID } from '../mobile/mobile-punch-desk.js';
 
 export interface ApiRoutesOptions {
   punches: PunchRepository;
@@ -69,6 +70,9 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, optio
       },
     },
     async (request, reply) => {
+      if (request.body.id === MOBILE_API_DEVICE_ID) {
+        return reply.code(409).send({ error: `device id ${MOBILE_API_DEVICE_ID} is reserved for the punches made through the mobile API` });
+      }
       const secret = newDeviceSecret();
       try {
         await options.devices.register({ ...request.body, secretHash: await hashDeviceSecret(secret), createdAt: options.now().toISOString() });

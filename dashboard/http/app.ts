@@ -4,8 +4,10 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { apiRoutes, type ApiRoutesOptions } from './api-routes.js';
+import { mobilePunchRoutes, type MobilePunchRoutesOptions } from './mobile-punch-routes.js';
+import { siteRoutes, type SiteRoutesOptions } from './site-routes.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions {
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions {
   apiToken: string;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
@@ -36,6 +38,8 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
         }
       });
       await api.register(apiRoutes, options);
+      await api.register(siteRoutes, options);
+      await api.register(mobilePunchRoutes, options);
     },
     { prefix: '/api/v1' },
   );
