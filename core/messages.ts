@@ -24,6 +24,16 @@ export const ClockState = z.object({
 });
 
 /** gateway -> server, QoS 1, retained, and the last will: `devices/{deviceId}/status`. */
+/** One presence part (BLE scanner, beacon advertiser, Wi-Fi check): its state and why, plus its figures. */
+export const PresencePartStatus = z.object({ state: z.string(), reason: z.string().optional() }).catchall(z.unknown());
+export const PresenceStatus = z.object({
+  scanner: PresencePartStatus,
+  advertiser: PresencePartStatus,
+  wifi: PresencePartStatus,
+  handsFree: z.object({ enabled: z.boolean(), clockedIn: z.number().int().nonnegative() }),
+});
+export type PresenceStatus = z.infer<typeof PresenceStatus>;
+
 export const DeviceStatus = z.object({
   online: z.boolean(),
   version: z.string().optional(),
@@ -41,6 +51,8 @@ export const DeviceStatus = z.object({
   oldestPendingAt: UtcInstant.optional(),
   /** Why the last config pushed was not applied, if it was not. */
   configError: z.string().optional(),
+  /** BLE scanning, the rotating beacon, the Wi-Fi site check, hands-free punching. */
+  presence: PresenceStatus.optional(),
 });
 export type DeviceStatus = z.infer<typeof DeviceStatus>;
 

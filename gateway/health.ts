@@ -1,3 +1,4 @@
+import { PresenceStatus } from '../core/messages.js';
 import { z } from 'zod';
 import { Punch } from '../core/punch.js';
 
@@ -60,6 +61,7 @@ export const GatewayHealthSchema = z.object({
   taps: z.record(z.string(), z.number().int()),
   uplink: UplinkHealthSchema,
   storage: StorageHealthSchema,
+  presence: PresenceStatus,
   problems: z.array(z.string()),
 });
 export type GatewayHealth = z.infer<typeof GatewayHealthSchema>;

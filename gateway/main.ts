@@ -21,6 +21,7 @@ import { ClockCorrections } from './store/clock-corrections.js';
 import { ConfigCache } from './store/config-cache.js';
 import { RosterCache } from './store/roster-cache.js';
 import { Store } from './store/store.js';
+import { Presence, type PresenceOptions } from './presence/presence.js';
 import { Uplink, type UplinkOutbox } from './uplink/uplink.js';
 import { softwareVersion } from './version.js';
 
@@ -32,6 +33,8 @@ export interface GatewayDependencies {
   /** Test hooks: faster status republish, drain poll and storage checks. */
   uplink?: { statusIntervalMs?: number; statusMinIntervalMs?: number; pollIntervalMs?: number };
   retention?: { checkIntervalMs?: number; pruneIntervalMs?: number };
+  /** Test hooks: noble over a fake binding, bleno over a fake HCI socket, a fake nmcli's PATH. */
+  presence?: PresenceOptions['deps'];
 }
 
 export interface Gateway {
@@ -41,6 +44,7 @@ export interface Gateway {
   /** The MQTT uplink, when the config has `mqtt`: register config/command handlers on it. */
   readonly uplink: Uplink | undefined;
   readonly retention: Retention;
+  readonly presence: Presence;
   /** `http://host:port` the local HTTP listens on. */
   readonly url: string;
   health(): Promise<GatewayHealth>;
@@ -133,6 +137,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       cleanups.push(() => reader.stop());
     }
 
+    const presence = new Presence({
+      hardware: config.presence,
+      settings: () => running.presence,
+      roster: () => running.roster,
+      submit: (tap) => desk.submit(tap),
+      clock,
+      logger,
+      ...(deps.presence ? { deps: deps.presence } : {}),
+    });
+    presence.start();
+    running.on('changed', () => presence.reconfigure());
+    cleanups.push(() => presence.stop());
+
     const version = softwareVersion();
     const startedAt = clock.now().toISOString();
 
@@ -202,6 +219,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       const uplinkHealth = uplink ? uplink.health() : ({ enabled: false } as const);
       if (uplinkHealth.enabled && uplinkHealth.state !== 'connected') problems.push(`uplink: ${uplinkHealth.state}${uplinkHealth.lastError ? ` (${uplinkHealth.lastError})` : ''}`);
       problems.push(...retention.alarms().map((alarm) => `storage: ${alarm}`));
+      problems.push(...presence.problems().map((problem) => `presence: ${problem}`));
       const [lastPunch] = await store.outbox.recent(1);
       return {
         ok: problems.length === 0,
@@ -218,6 +236,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
         taps: { ...tapCounts },
         uplink: uplinkHealth,
         storage: retention.health(),
+        presence: presence.status(),
         problems,
       };
     };
@@ -243,7 +262,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
           configVersion: () => applier.appliedVersion() || undefined,
           configError: () => applier.lastError()?.reason,
           readers: () => readers.map((reader) => reader.status()),
-          alarms: () => retention.alarms(),
+          alarms: () => [...retention.alarms(), ...presence.alarms()],
+          presence: () => presence.status(),
         },
         logger,
         ...deps.uplink,
@@ -264,6 +284,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       readers,
       uplink,
       retention,
+      presence,
       url,
       health,
       async stop() {

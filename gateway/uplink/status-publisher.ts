@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DeviceStatus } from '../../core/messages.js';
+import { DeviceStatus, type PresenceStatus } from '../../core/messages.js';
 
 /** Where each part of the device status comes from; every source is asked at publish time. */
 export interface StatusSources {
@@ -13,6 +13,7 @@ export interface StatusSources {
   configVersion?: () => number | undefined;
   /** Why the last pushed config was not applied. */
   configError?: () => string | undefined;
+  presence?: () => PresenceStatus;
 }
 
 export interface StatusPublisherOptions {
@@ -71,6 +72,7 @@ export class StatusPublisher {
       alarms: sources.alarms(),
       ...(configVersion !== undefined ? { configVersion } : {}),
       ...(configError ? { configError } : {}),
+      ...(sources.presence ? { presence: sources.presence() } : {}),
     });
   }
 
