@@ -81,6 +81,8 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
   private readonly acks: PunchAck[] = [];
   /** The tail of the ack-recording writes, one after another, off the sending path. */
   private settling: Promise<void> = Promise.resolve();
+  /** Punches answered by the server whose verdicts are not yet written: bounded, so memory is. */
+  private unrecorded = 0;
   /** Pending rows at or below this seq are in flight, held, or already settled. */
   private cursor = 0;
   /** Bumped by forget(): work begun before it must not touch the state after it. */
@@ -190,7 +192,7 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
       try {
         this.applyAcks();
         this.noticeHold();
-        while (!this.stopped && this.options.transport.connected && this.flights.size < this.options.limits.inFlight) {
+        while (!this.stopped && this.options.transport.connected && this.flights.size < this.options.limits.inFlight && !this.recordingBehind()) {
           if (!(await this.sendNextBatch())) break;
           // Acks that came in meanwhile free slots before the next page is read.
           this.applyAcks();
@@ -356,6 +358,7 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
     }
     if (answeredSeqs.length === 0) return;
     const epoch = this.epoch;
+    this.unrecorded += answeredSeqs.length;
     this.settling = this.settling.then(async () => {
       try {
         const result = await this.options.outbox.settle({ accepted, rejected }, this.options.now().toISOString());
@@ -370,8 +373,20 @@ export class OutboxDrain extends EventEmitter<DrainEvents> {
       } finally {
         // After a forget() the set was cleared and may hold new flights' seqs: leave it alone.
         if (epoch === this.epoch) for (const seq of answeredSeqs) this.flyingSeqs.delete(seq);
+        this.unrecorded -= answeredSeqs.length;
+        // Sending may have paused for this write (recordingBehind): carry on.
+        this.kick();
       }
     });
+  }
+
+  /**
+   * When the disk records acks more slowly than the server sends them (a slow SD card, a fast
+   * server), stop sending until it catches up: otherwise the answered-but-unwritten punches, and
+   * their ids in memory, would grow with the backlog.
+   */
+  private recordingBehind(): boolean {
+    return this.unrecorded >= this.options.limits.inFlight * this.options.limits.maxPunches;
   }
 
   private forget(): void {
