@@ -15,6 +15,7 @@ usage: punchgate <command> [options]
 commands:
   demo                       everything on this machine: dashboard, broker, gateway, simulated reader
   dashboard --config FILE    the central server (embedded MQTT broker by default)
+  dashboard create-admin ... make an admin account (--config FILE --username NAME)
   gateway --config FILE      the edge gateway daemon
   simulate reader ...        play a badge reader on a serial port
   decode --protocol P ...    decode reader bytes for a field technician
@@ -39,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     case 'gateway':
       return runGateway(rest, { stdout: out, stderr: err, stopSignal });
     case 'dashboard':
-      return runDashboard(rest, { stdout: out, stderr: err, stopSignal });
+      return runDashboard(rest, { stdout: out, stderr: err, stopSignal, stdin: process.stdin });
     case 'decode':
       return runDecode(rest, { stdin: process.stdin, stdout: out, stderr: err });
     case 'simulate':

@@ -12,7 +12,8 @@ export const DashboardConfig = z
       .strict()
       .default({ host: '127.0.0.1', port: 8000 }),
     /**
-     * Bearer token for /api/v1. When absent, one is generated at first start and kept in
+     * The bootstrap bearer token for /api/v1, admin-equivalent (integrations should get their own
+     * tokens from /api/v1/tokens). When absent, one is generated at first start and kept in
      * DATADIR/api-token (mode 0600).
      */
     apiToken: z.string().min(16).optional(),
@@ -43,6 +44,27 @@ export const DashboardConfig = z
           .strict(),
       ])
       .default({ mode: 'embedded', host: '127.0.0.1', port: 1883 }),
+    /** Accounts and access: session cookies, sign-in lockout (see docs/roles.md). */
+    auth: z
+      .object({
+        /**
+         * Secure (https-only, `__Host-`) session cookies. Leave on behind https; turn off only for
+         * plain http on localhost or in development.
+         */
+        secureCookies: z.boolean().default(true),
+        /** A session ends this long after sign-in, whatever happens. */
+        sessionHours: z.number().positive().max(24 * 30).default(12),
+        /** ... and after this long without a request. */
+        idleMinutes: z.number().positive().max(24 * 60).default(30),
+        /** Wrong passwords in a row (per client address and username) before a lockout. */
+        loginMaxFailures: z.number().int().min(1).max(100).default(5),
+        /** The first lockout; each further failure doubles it, up to an hour. */
+        loginLockoutSeconds: z.number().int().min(1).max(3600).default(60),
+        /** Sign-in attempts per minute per client address and username, whatever their outcome. */
+        loginAttemptsPerMinute: z.number().int().min(1).max(1000).default(20),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -6,6 +6,8 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { allDevicesTopic } from '../core/topics.js';
 import type { Database } from '../platform/sqlite.js';
+import { SYSTEM_ACTOR } from './auth/audit.js';
+import { createAuth, defaultAuthSettings, type Auth, type AuthSettings } from './auth/index.js';
 import { EmbeddedBroker, INTERNAL_USERNAME } from './broker/embedded-broker.js';
 import type { DashboardConfig } from './config.js';
 import { CommandSender } from './command-sender.js';
@@ -15,6 +17,8 @@ import { openCentralDb } from './db/central-db.js';
 import { DeviceRepository } from './db/device-repository.js';
 import { PunchRepository } from './db/punch-repository.js';
 import { SiteRepository } from './db/site-repository.js';
+import { ConfigPush } from './config-push/config-push.js';
+import { EmployeeService } from './employees/employee-service.js';
 import { buildDashboardHttp } from './http/app.js';
 import { routeDeviceMessages } from './ingest/message-router.js';
 import { PunchIngest } from './ingest/punch-ingest.js';
@@ -27,12 +31,17 @@ export interface Dashboard {
   readonly url: string;
   /** Where gateways connect: the embedded broker's URL, or the external broker's. */
   readonly brokerUrl: string;
+  /** The bootstrap API token (DATADIR/api-token or the config's apiToken): admin-equivalent. */
   readonly apiToken: string;
   readonly db: Database;
+  /** Users, sessions, API tokens and the audit log. */
+  readonly auth: Auth;
   readonly devices: DeviceRepository;
   readonly punches: PunchRepository;
   readonly sites: SiteRepository;
   readonly mobilePunches: MobilePunchDesk;
+  readonly employees: EmployeeService;
+  readonly configPush: ConfigPush;
   /** The HTTP app (listening at `url`); tests may also call `http.inject()`. */
   readonly http: FastifyInstance;
   readonly configs: ConfigPublisher;
@@ -60,8 +69,25 @@ function httpUrl(app: FastifyInstance): string {
 }
 
 export interface DashboardOptions {
-  /** The server's clock: receipt time of mobile punches (and beacon windows), device registration, ingest. Default: the system clock. */
+  /** The server's clock: receipt time of mobile punches (and beacon windows), device registration, ingest, sessions, audit. Default: the system clock. */
   now?: () => Date;
+  /**
+   * Told once, at the first start (no user at all), the username and one-time password of the
+   * `admin` account just made; it must be changed at first sign-in. Default: logged (warn) once.
+   */
+  onFirstAdmin?: (admin: { username: string; password: string }) => void;
+  /** Called with the HTTP app before it loads its plugins and listens (tests add an onRoute hook here). */
+  configureHttp?: (app: FastifyInstance) => void;
+}
+
+function authSettingsOf(config: DashboardConfig): AuthSettings {
+  return {
+    secureCookies: config.auth.secureCookies,
+    sessionLifetimeMs: config.auth.sessionHours * 60 * 60_000,
+    sessionIdleMs: config.auth.idleMinutes * 60_000,
+    throttle: { ...defaultAuthSettings.throttle, maxFailures: config.auth.loginMaxFailures, lockoutMs: config.auth.loginLockoutSeconds * 1000 },
+    loginAttemptsPerMinute: config.auth.loginAttemptsPerMinute,
+  };
 }
 
 /**
@@ -78,6 +104,18 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
   };
   try {
     const apiToken = config.apiToken ?? (await loadOrCreateApiToken(config.dataDir));
+    const auth = createAuth(db, { now, bootstrapToken: apiToken, settings: authSettingsOf(config) });
+    await auth.sessions.pruneExpired();
+    const firstAdmin = await auth.users.ensureFirstAdmin({ ...SYSTEM_ACTOR, name: 'first start' });
+    if (firstAdmin) {
+      if (options.onFirstAdmin) options.onFirstAdmin(firstAdmin);
+      else {
+        logger.warn(
+          { username: firstAdmin.username, oneTimePassword: firstAdmin.password },
+          'first start: made the admin account with a one-time password, shown only this once; sign in and change it',
+        );
+      }
+    }
     const devices = new DeviceRepository(db);
     const punches = new PunchRepository(db);
     const sites = new SiteRepository(db);
@@ -141,19 +179,45 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     const punchTopic = group ? `$share/${group}/${allDevicesTopic('punches')}` : allDevicesTopic('punches');
     await client.subscribeAsync({ [punchTopic]: { qos: 1 }, [allDevicesTopic('status')]: { qos: 1 }, [allDevicesTopic('replies')]: { qos: 1 } });
     const configs = new ConfigPublisher(db, client, logger.child({ part: 'config' }));
+    const employees = new EmployeeService({
+      db,
+      punches,
+      now,
+      // Inside the change's own transaction: no change without its audit row.
+      onChange: (change) => auth.audit.record({ actor: change.actor, action: change.action, entity: change.entity, entityId: change.entityId, before: change.before, after: change.after }),
+    });
+    // Any change that reaches a gateway (badges, employees' sites, site settings, device moves)
+    // becomes a new config version for each affected device, published within seconds.
+    const configPush = new ConfigPush({
+      devices,
+      sites,
+      employees: employees.repository,
+      publisher: configs,
+      logger: logger.child({ part: 'config-push' }),
+      now,
+      republishOnStart: config.mqtt.mode === 'embedded',
+    });
+    employees.gateways = configPush;
+    await configPush.start();
+    cleanups.push(() => configPush.stop());
 
     const http = buildDashboardHttp({
+      db,
+      auth,
+      audit: auth.audit,
       punches,
       devices,
       sites,
       mobilePunches,
       configs,
       commands,
+      employees,
+      configPush,
       now,
-      apiToken,
       logger,
       health: async () => ({ ok: client.connected, broker: brokerUrl, mqttConnected: client.connected, ingest: { ...ingest.counters }, punches: await punches.count() }),
     });
+    options.configureHttp?.(http);
     await http.listen({ host: config.http.host, port: config.http.port });
     cleanups.push(() => http.close());
     const url = httpUrl(http);
@@ -163,10 +227,13 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       brokerUrl,
       apiToken,
       db,
+      auth,
       devices,
       punches,
       sites,
       mobilePunches,
+      employees,
+      configPush,
       http,
       configs,
       ingest,

@@ -21,6 +21,8 @@ staff, one revoked badge, one unknown badge) every --interval ms (default 3000).
 pushes the demo roster to the gateway over MQTT. Data is kept in --data-dir (default .punchgate/demo).`;
 
 const DEVICE_ID = 'demo-gateway';
+const DEMO_ADMIN = 'admin';
+const DEMO_TOKEN_NAME = 'demo';
 const SITE_ID = 'demo-site';
 
 const demoRoster = [
@@ -79,14 +81,31 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
   await mkdir(dataDir, { recursive: true });
   const logger = pino({ level: process.env.PUNCHGATE_LOG ?? 'warn' }, process.stderr);
 
+  let firstAdmin: { username: string; password: string } | undefined;
   const dashboard = await startDashboard(
     DashboardConfig.parse({
       dataDir: path.join(dataDir, 'dashboard'),
       http: { host: '127.0.0.1', port: Number(values['http-port']) },
       mqtt: { mode: 'embedded', host: '127.0.0.1', port: Number(values['mqtt-port']) },
+      // Plain http on localhost: a Secure cookie would never come back.
+      auth: { secureCookies: false },
     }),
     logger.child({ process: 'dashboard' }),
+    { onFirstAdmin: (admin) => (firstAdmin = admin) },
   );
+  // Like the gateway's secret, the demo's admin password and API token are made anew at each start
+  // (the old token is revoked), so that a reused data dir still prints a working login.
+  const demoActor = { kind: 'system', id: 'demo', name: 'punchgate demo' } as const;
+  const login =
+    firstAdmin ??
+    (await (async () => {
+      const admin = await dashboard.auth.users.getByUsername(DEMO_ADMIN);
+      if (!admin) return { username: DEMO_ADMIN, password: (await dashboard.auth.users.create({ username: DEMO_ADMIN, role: 'admin' }, demoActor)).password };
+      if (admin.role !== 'admin' || admin.disabled) await dashboard.auth.users.update(admin.id, { role: 'admin', disabled: false }, demoActor);
+      return { username: DEMO_ADMIN, password: (await dashboard.auth.users.resetPassword(admin.id, demoActor)).password };
+    })());
+  await dashboard.auth.tokens.revokeNamed(DEMO_TOKEN_NAME, demoActor);
+  const { secret: apiToken } = await dashboard.auth.tokens.create({ name: DEMO_TOKEN_NAME, role: 'admin' }, demoActor);
   // A fresh secret every start: the demo gateway is enrolled again each time.
   const secret = newDeviceSecret();
   const secretHash = await hashDeviceSecret(secret);
@@ -127,8 +146,12 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
 
   io.stdout(`punchgate demo is running (data in ${dataDir})
   dashboard:        ${dashboard.url}/health
-  punches (API):    curl -H 'Authorization: Bearer ${dashboard.apiToken}' '${dashboard.url}/api/v1/punches?limit=20'
-  devices (API):    curl -H 'Authorization: Bearer ${dashboard.apiToken}' ${dashboard.url}/api/v1/devices
+  admin sign-in:    username: ${login.username}  password: ${login.password}
+                    (one-time: change it at first sign-in; POST ${dashboard.url}/api/v1/session)
+  API token:        token: ${apiToken}
+                    (role admin, named "${DEMO_TOKEN_NAME}"; a new one at each start, the previous one revoked)
+  punches (API):    curl -H 'Authorization: Bearer ${apiToken}' '${dashboard.url}/api/v1/punches?limit=20'
+  devices (API):    curl -H 'Authorization: Bearer ${apiToken}' ${dashboard.url}/api/v1/devices
   MQTT broker:      ${dashboard.brokerUrl}
   gateway:          ${gateway.url}/health
 Press Ctrl+C to stop.`);

@@ -3,20 +3,27 @@ import { pino } from 'pino';
 import { DashboardConfigError, loadDashboardConfig } from '../config-file.js';
 import { CentralDbError } from '../db/central-db.js';
 import { startDashboard } from '../server.js';
+import { runCreateAdmin } from './create-admin.js';
 
 export const dashboardUsage = `usage: punchgate dashboard --config FILE
+       punchgate dashboard create-admin --config FILE --username NAME [--password-stdin] [--reset]
 
 Runs the central dashboard: the embedded MQTT broker (or a connection to an external one), punch
-ingest with end-to-end acks, the device registry and the REST API under /api/v1.`;
+ingest with end-to-end acks, the device registry and the REST API under /api/v1. At the first
+start (no user yet) it makes the account "admin" and prints its one-time password, once.
+create-admin makes (or with --reset recovers) an admin account.`;
 
 export interface DashboardIo {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
   stopSignal: Promise<void>;
+  /** For create-admin --password-stdin. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 /** `punchgate dashboard`: runs until the stop signal; returns the exit code. */
 export async function runDashboard(argv: string[], io: DashboardIo): Promise<number> {
+  if (argv[0] === 'create-admin') return runCreateAdmin(argv.slice(1), io);
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
@@ -45,7 +52,15 @@ export async function runDashboard(argv: string[], io: DashboardIo): Promise<num
   const logger = pino({ level: config.log.level, base: { part: 'dashboard' } }, process.stdout);
   let dashboard;
   try {
-    dashboard = await startDashboard(config, logger);
+    dashboard = await startDashboard(config, logger, {
+      onFirstAdmin: ({ username, password }) => {
+        logger.warn({ username }, 'first start: made the admin account; its one-time password is printed on standard output, only this once');
+        io.stdout(`punchgate dashboard: first start: made the account "${username}" with a one-time password, shown only this once:
+  username: ${username}
+  password: ${password}
+Sign in and change it. Lost it? punchgate dashboard create-admin --config FILE --username NAME --reset`);
+      },
+    });
   } catch (error) {
     if (error instanceof CentralDbError) {
       io.stderr(`punchgate dashboard: cannot start:\n${error.message}`);

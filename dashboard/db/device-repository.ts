@@ -78,6 +78,16 @@ export class DeviceRepository {
     return (await this.db.all<DeviceRow>('SELECT * FROM devices ORDER BY id')).map(toRecord);
   }
 
+  /** Every device's site, light (no status parsing): for watching assignments and grouping by site. */
+  async siteAssignments(): Promise<Array<{ id: string; siteId: string }>> {
+    return (await this.db.all<{ id: string; site_id: string }>('SELECT id, site_id FROM devices ORDER BY id')).map((row) => ({ id: row.id, siteId: row.site_id }));
+  }
+
+  /** Moves a device to another site (its next config is that site's). False when it is not registered. */
+  async assignSite(id: string, siteId: string): Promise<boolean> {
+    return (await this.db.write('UPDATE devices SET site_id = ? WHERE id = ?', [siteId, id])).changes === 1;
+  }
+
   async recordStatus(id: string, status: DeviceStatus, at: string): Promise<boolean> {
     const result = await this.db.run('UPDATE devices SET online = ?, status = ?, status_at = ?, last_seen = CASE WHEN ? THEN ? ELSE last_seen END WHERE id = ?', [
       status.online ? 1 : 0,

@@ -78,6 +78,134 @@ export const centralMigrations: readonly string[] = [
     seq INTEGER NOT NULL
   );
   `,
+  // Accounts and access: users (scrypt password hashes), sessions (only sha256 of the random id
+  // is stored), API tokens (only sha256 of the token), and the append-only audit log.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL,
+    -- JSON list of site ids for site-scoped roles; NULL: every site.
+    sites TEXT,
+    password_hash TEXT NOT NULL,
+    must_change_password INTEGER NOT NULL DEFAULT 1,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    password_changed_at TEXT,
+    last_login_at TEXT
+  );
+
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX sessions_by_user ON sessions(user_id);
+  CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    sites TEXT,
+    token_hash TEXT NOT NULL UNIQUE,
+    -- The first characters of the token, to recognise it in a list; never enough to use it.
+    hint TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    last_used_at TEXT,
+    revoked_at TEXT
+  );
+
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+  );
+  CREATE INDEX audit_by_entity ON audit_log(entity, entity_id, id);
+  CREATE INDEX audit_by_actor ON audit_log(actor_id, id);
+  CREATE INDEX audit_by_time ON audit_log(at, id);
+  CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
+  // Employees and badges: the employee number is the external id that rosters and punches carry;
+  // badge assignments and BLE consents keep their history (revoking or withdrawing sets a time,
+  // never deletes); at most one assignment in force per credential, one consent per employee.
+  // Device configs remember the hash of what they configure, so unchanged content is not
+  // published again; punches can be found by credential (assigning an unknown badge's punches).
+  `
+  CREATE TABLE employees (
+    employee_number TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_zh TEXT,
+    department TEXT,
+    rank TEXT,
+    phone TEXT,
+    email TEXT,
+    -- Calendar days (YYYY-MM-DD), read in each site's time zone; NULL: open-ended.
+    active_from TEXT,
+    active_until TEXT,
+    status TEXT NOT NULL CHECK (status IN ('active', 'inactive')),
+    inactive_since TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX employees_by_department ON employees(department, employee_number);
+
+  CREATE TABLE employee_sites (
+    employee_number TEXT NOT NULL REFERENCES employees(employee_number) ON DELETE CASCADE,
+    site_id TEXT NOT NULL,
+    PRIMARY KEY (employee_number, site_id)
+  );
+  CREATE INDEX employee_sites_by_site ON employee_sites(site_id, employee_number);
+
+  CREATE TABLE badge_assignments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    employee_number TEXT NOT NULL REFERENCES employees(employee_number),
+    credential_kind TEXT NOT NULL,
+    credential_uid TEXT NOT NULL,
+    assigned_at TEXT NOT NULL,
+    assigned_by TEXT,
+    revoked_at TEXT,
+    revoked_by TEXT,
+    revoke_reason TEXT
+  );
+  CREATE UNIQUE INDEX badge_assignments_in_force ON badge_assignments(credential_kind, credential_uid) WHERE revoked_at IS NULL;
+  CREATE INDEX badge_assignments_by_employee ON badge_assignments(employee_number, id);
+  CREATE INDEX badge_assignments_by_revocation ON badge_assignments(revoked_at);
+
+  CREATE TABLE ble_consents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    employee_number TEXT NOT NULL REFERENCES employees(employee_number),
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT,
+    withdrawn_at TEXT,
+    withdrawn_by TEXT
+  );
+  CREATE UNIQUE INDEX ble_consents_in_force ON ble_consents(employee_number) WHERE withdrawn_at IS NULL;
+  CREATE INDEX ble_consents_by_employee ON ble_consents(employee_number, id);
+
+  -- The content hash is valid only for the version it was taken at (content_hash_version).
+  ALTER TABLE device_configs ADD COLUMN content_hash TEXT;
+  ALTER TABLE device_configs ADD COLUMN content_hash_version INTEGER;
+
+  CREATE INDEX punches_by_credential ON punches(credential_kind, credential_uid, at);
+  `,
+  // A config written whole through PUT /devices/{id}/config (an integration managing its own
+  // roster) is pinned: the console's config push leaves it alone until DELETE hands it back.
+  `
+  ALTER TABLE device_configs ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

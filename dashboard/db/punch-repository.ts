@@ -1,3 +1,4 @@
+import type { Credential } from '../../core/credential.js';
 import { Punch } from '../../core/punch.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 
@@ -8,6 +9,8 @@ const ROWS_PER_STATEMENT = 1000;
 export interface PunchQuery {
   deviceId?: string;
   siteId?: string;
+  /** Only punches at these sites (a site-scoped principal's reach); an empty list matches none. */
+  siteIds?: readonly string[];
   employeeId?: string;
   from?: string;
   to?: string;
@@ -117,6 +120,7 @@ export class PunchRepository {
     const params: SqlValue[] = [];
     if (query.deviceId) (where.push('device_id = ?'), params.push(query.deviceId));
     if (query.siteId) (where.push('site_id = ?'), params.push(query.siteId));
+    if (query.siteIds) (where.push(query.siteIds.length ? `site_id IN (${query.siteIds.map(() => '?').join(', ')})` : '0'), params.push(...query.siteIds));
     if (query.employeeId) (where.push('employee_id = ?'), params.push(query.employeeId));
     if (query.from) (where.push('at >= ?'), params.push(query.from));
     if (query.to) (where.push('at < ?'), params.push(query.to));
@@ -133,6 +137,23 @@ export class PunchRepository {
       punches: page.map((row) => Punch.parse(JSON.parse(row.body))),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last.at, last.id) : null,
     };
+  }
+
+  /**
+   * Gives the punches of an unknown badge to an employee: every punch with this credential and no
+   * employee (optionally within [from, to) and at some sites) gets `employee_id`, and its stored
+   * JSON `body` the same `employeeId`, in one statement. Returns how many punches changed. Run it
+   * inside the caller's transaction when the change must be audited with it.
+   */
+  async assignUnknown(query: { credential: Credential; employeeId: string; from?: string; to?: string; siteIds?: readonly string[] }): Promise<number> {
+    if (query.siteIds !== undefined && query.siteIds.length === 0) return 0;
+    const where = ['employee_id IS NULL', 'credential_kind = ?', 'credential_uid = ?'];
+    const params: SqlValue[] = [query.employeeId, query.employeeId, query.credential.kind, query.credential.uid];
+    if (query.from) (where.push('at >= ?'), params.push(query.from));
+    if (query.to) (where.push('at < ?'), params.push(query.to));
+    if (query.siteIds) (where.push(`site_id IN (${query.siteIds.map(() => '?').join(', ')})`), params.push(...query.siteIds));
+    const result = await this.db.run(`UPDATE punches SET employee_id = ?, body = json_set(body, '$.employeeId', ?) WHERE ${where.join(' AND ')}`, params);
+    return result.changes;
   }
 
   async count(): Promise<number> {

@@ -168,7 +168,12 @@ export class SiteRepository {
    * resolvers are rebuilt. Refuses (BeaconKeyConflictError, nothing written) an EID identity key
    * another site's beacon already uses: the resolver could not tell the two apart.
    */
-  async put(site: SiteWrite, now: Date): Promise<{ site: Site; created: boolean }> {
+  async put(
+    site: SiteWrite,
+    now: Date,
+    /** Runs in the same transaction, after the write (e.g. the audit row); `before` is the site as it was. */
+    alsoInTransaction?: (change: { before: Site | undefined; after: Site }) => Promise<void>,
+  ): Promise<{ site: Site; created: boolean }> {
     const at = now.toISOString();
     return this.db.transaction(async () => {
       const existing = await this.db.get<SiteRow>('SELECT * FROM sites WHERE id = ?', [site.id]);
@@ -191,7 +196,9 @@ export class SiteRepository {
         [row.id, row.name, row.name_zh, row.time_zone, row.policy, row.beacons, row.created_at, row.updated_at],
       );
       await this.db.run('UPDATE site_revision SET revision = revision + 1 WHERE id = 1');
-      return { site: toSite(row), created: !existing };
+      const written = toSite(row);
+      await alsoInTransaction?.({ before: existing ? toSite(existing) : undefined, after: written });
+      return { site: written, created: !existing };
     });
   }
 
@@ -216,13 +223,14 @@ export class SiteRepository {
     return row ? toSite(row) : undefined;
   }
 
-  /** Sites in id order, keyset-paged. */
-  async list(query: { limit: number; cursor?: string }): Promise<{ sites: Site[]; nextCursor: string | null }> {
+  /** Sites in id order, keyset-paged; `ids` limits the list to these (a site-scoped principal's reach). */
+  async list(query: { limit: number; cursor?: string; ids?: readonly string[] }): Promise<{ sites: Site[]; nextCursor: string | null }> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const rows = await this.db.all<SiteRow>(
-      `SELECT * FROM sites ${after === undefined ? '' : 'WHERE id > ?'} ORDER BY id LIMIT ?`,
-      after === undefined ? [query.limit + 1] : [after, query.limit + 1],
-    );
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (after !== undefined) (where.push('id > ?'), params.push(after));
+    if (query.ids) (where.push(query.ids.length ? `id IN (${query.ids.map(() => '?').join(', ')})` : '0'), params.push(...query.ids));
+    const rows = await this.db.all<SiteRow>(`SELECT * FROM sites ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return { sites: page.map(toSite), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
@@ -231,6 +239,17 @@ export class SiteRepository {
   /** Bumped by every site write, in the same transaction. */
   async revision(): Promise<number> {
     return (await this.db.get<{ revision: number }>('SELECT revision FROM site_revision WHERE id = 1'))?.revision ?? 0;
+  }
+
+  /**
+   * A fingerprint of every site's stored row (SHA-256 of its name, time zone, policy and beacons),
+   * by site id: whoever derives something from sites can tell which ones changed.
+   */
+  async contentFingerprints(): Promise<Map<string, string>> {
+    const rows = await this.db.all<SiteRow>('SELECT * FROM sites ORDER BY id');
+    return new Map(
+      rows.map((row) => [row.id, createHash('sha256').update(JSON.stringify([row.name, row.name_zh, row.time_zone, row.policy, row.beacons])).digest('hex')]),
+    );
   }
 
   /** Every site's beacons, for one resolver that knows them all, with the revision they belong to. */

@@ -1,25 +1,60 @@
-import { timingSafeEqual } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { authPlugin } from '../auth/auth-plugin.js';
+import type { Auth } from '../auth/index.js';
 import { apiRoutes, type ApiRoutesOptions } from './api-routes.js';
+import { auditRoutes } from './audit-routes.js';
+import { employeeRoutes, type EmployeeRoutesOptions } from './employee-routes.js';
 import { mobilePunchRoutes, type MobilePunchRoutesOptions } from './mobile-punch-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { siteRoutes, type SiteRoutesOptions } from './site-routes.js';
+import { tokenRoutes } from './token-routes.js';
+import { userRoutes } from './user-routes.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions {
-  apiToken: string;
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions {
+  auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/**
+ * Security headers: a CSP that allows only what this server serves itself (no CDN, no inline
+ * script or style, no framing), and HSTS when the deployment is https (secure cookies).
+ */
+function helmetOptions(secure: boolean): Parameters<typeof fastifyHelmet>[1] {
+  return {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+      },
+    },
+    strictTransportSecurity: secure ? { maxAge: 180 * 24 * 60 * 60, includeSubDomains: false } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  };
 }
 
-/** The dashboard's HTTP app: /health for monitoring, /api/v1 behind a bearer token. */
+/**
+ * The dashboard's HTTP app, built like fastify/demo: external plugins (cookies, security headers,
+ * rate limits), then the auth plugin (every route declares its permission; principal from a
+ * session cookie or a bearer token), then the routes: /health (public) and /api/v1.
+ */
 export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger.child({ part: 'http' }) as FastifyBaseLogger,
@@ -28,18 +63,31 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  app.withTypeProvider<ZodTypeProvider>().get('/health', { schema: { response: { 200: z.record(z.string(), z.unknown()) } } }, () => options.health());
+  void app.register(fastifyCookie);
+  void app.register(fastifyHelmet, helmetOptions(options.auth.settings.secureCookies));
+  // Only routes that ask for it (sign-in); 429 as {error} like every other client error.
+  void app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => Object.assign(new Error(`too many requests: try again in ${context.after}`), { statusCode: context.statusCode }),
+  });
+  void app.register(authPlugin, { users: options.auth.users, sessions: options.auth.sessions, tokens: options.auth.tokens, cookie: options.auth.cookie });
+
+  void app.register(async (root) => {
+    root
+      .withTypeProvider<ZodTypeProvider>()
+      .get('/health', { config: { permission: 'public' }, schema: { response: { 200: z.record(z.string(), z.unknown()) } } }, () => options.health());
+  });
 
   void app.register(
     async (api) => {
-      api.addHook('onRequest', async (request, reply) => {
-        if (!tokenMatches(request.headers.authorization, options.apiToken)) {
-          await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid API token is required (Authorization: Bearer TOKEN)' });
-        }
-      });
+      await api.register(sessionRoutes, options);
+      await api.register(userRoutes, options);
+      await api.register(tokenRoutes, options);
+      await api.register(auditRoutes, options);
       await api.register(apiRoutes, options);
       await api.register(siteRoutes, options);
       await api.register(mobilePunchRoutes, options);
+      await api.register(employeeRoutes, options);
     },
     { prefix: '/api/v1' },
   );

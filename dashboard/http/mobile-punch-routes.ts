@@ -2,6 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Punch } from '../../core/punch.js';
+import { principalOf } from '../auth/auth-plugin.js';
+import { reachesSite } from '../auth/permissions.js';
 import { MobilePunchRequest, VerdictView, type MobilePunchDesk } from '../mobile/mobile-punch-desk.js';
 import { ErrorWithIssues, fieldErrorHandler } from './validation.js';
 
@@ -25,12 +27,18 @@ export const mobilePunchRoutes: FastifyPluginAsync<MobilePunchRoutesOptions> = a
   app.withTypeProvider<ZodTypeProvider>().post(
     '/mobile-punches',
     {
+      config: { permission: 'mobile-punches:create' },
       schema: {
         body: MobilePunchRequest,
         response: { 200: PunchAccepted, 201: PunchAccepted, 400: ErrorWithIssues, 404: ErrorWithIssues, 409: ErrorWithIssues, 422: PunchRefused },
       },
     },
     async (request, reply) => {
+      const principal = principalOf(request);
+      // A token limited to some sites punches only at those (and cannot tell whether others exist).
+      if (!reachesSite(principal, request.body.siteId)) {
+        return reply.code(404).send({ error: `site ${request.body.siteId} is not one of the sites this ${principal.kind} reaches` });
+      }
       const outcome = await options.mobilePunches.submit(request.body);
       switch (outcome.kind) {
         case 'accepted':

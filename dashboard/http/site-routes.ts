@@ -5,11 +5,15 @@ import { BeaconRegistrations, type BeaconRegistration } from '../../core/beacon/
 import { factorsOf, SiteLocationPolicy } from '../../core/location/index.js';
 import { EntityId } from '../../core/punch.js';
 import { DEFAULT_TIME_ZONE, TimeZone } from '../../core/time.js';
+import type { AuditLog } from '../auth/audit.js';
+import { principalOf } from '../auth/auth-plugin.js';
+import { reachesSite, siteFilter } from '../auth/permissions.js';
 import { BeaconKeyConflictError, SiteCursorError, SiteView, toSiteView, type SiteRepository } from '../db/site-repository.js';
 import { ErrorWithIssues, fieldErrorHandler, invalid, type FieldIssue } from './validation.js';
 
 export interface SiteRoutesOptions {
   sites: SiteRepository;
+  audit: AuditLog;
   now: () => Date;
 }
 
@@ -75,7 +79,10 @@ function sharedMajorWarnings(siteId: string, beacons: readonly BeaconRegistratio
   return warnings;
 }
 
-/** /api/v1/sites: create or replace, read, list. Beacon keys go in, only their fingerprints come out. */
+/**
+ * /api/v1/sites: create or replace, read, list. Beacon keys go in, only their fingerprints come
+ * out. A site-scoped principal sees only its sites; any other site is answered as unknown (404).
+ */
 export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, options) => {
   app.setErrorHandler(fieldErrorHandler);
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -83,15 +90,18 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
   routes.put(
     '/sites/:siteId',
     {
+      config: { permission: 'sites:write' },
       preValidation: fillSiteIds,
       schema: {
         params: SiteParams,
         body: SiteBody,
-        response: { 200: SiteWritten, 201: SiteWritten, 400: ErrorWithIssues, 409: ErrorWithIssues },
+        response: { 200: SiteWritten, 201: SiteWritten, 400: ErrorWithIssues, 404: ErrorWithIssues, 409: ErrorWithIssues },
       },
     },
     async (request, reply) => {
       const { siteId } = request.params;
+      const principal = principalOf(request);
+      if (!reachesSite(principal, siteId)) return reply.code(404).send({ error: `site ${siteId} is not one of the sites this ${principal.kind} reaches` });
       const body = request.body;
       const issues: FieldIssue[] = [];
       if (body.policy.siteId !== siteId) {
@@ -111,6 +121,17 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
         const { site, created } = await options.sites.put(
           { id: siteId, name: body.name, nameZh: body.nameZh ?? null, timeZone: body.timeZone, policy: body.policy, beacons: body.beacons },
           options.now(),
+          // The audit row in the write's transaction; beacon keys never reach it (the API's view only).
+          async ({ before, after }) => {
+            await options.audit.record({
+              actor: principal,
+              action: 'site.put',
+              entity: 'site',
+              entityId: siteId,
+              before: before ? toSiteView(before) : null,
+              after: toSiteView(after),
+            });
+          },
         );
         const warnings = sharedMajorWarnings(siteId, site.beacons, all.beacons);
         return reply.code(created ? 201 : 200).send({ site: toSiteView(site), created, warnings });
@@ -133,9 +154,9 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
 
   routes.get(
     '/sites/:siteId',
-    { schema: { params: SiteParams, response: { 200: z.object({ site: SiteView }), 400: ErrorWithIssues, 404: ErrorWithIssues } } },
+    { config: { permission: 'sites:read' }, schema: { params: SiteParams, response: { 200: z.object({ site: SiteView }), 400: ErrorWithIssues, 404: ErrorWithIssues } } },
     async (request, reply) => {
-      const site = await options.sites.get(request.params.siteId);
+      const site = reachesSite(principalOf(request), request.params.siteId) ? await options.sites.get(request.params.siteId) : undefined;
       if (!site) return reply.code(404).send({ error: `site ${request.params.siteId} does not exist` });
       return { site: toSiteView(site) };
     },
@@ -144,6 +165,7 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
   routes.get(
     '/sites',
     {
+      config: { permission: 'sites:read' },
       schema: {
         querystring: z
           .object({ limit: z.coerce.number().int().min(1).max(500).default(100), cursor: z.string().max(512).optional() })
@@ -153,7 +175,8 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
     },
     async (request, reply) => {
       try {
-        const page = await options.sites.list(request.query);
+        const ids = siteFilter(principalOf(request));
+        const page = await options.sites.list(ids ? { ...request.query, ids } : request.query);
         return { sites: page.sites.map(toSiteView), nextCursor: page.nextCursor };
       } catch (error) {
         if (error instanceof SiteCursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));

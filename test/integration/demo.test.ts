@@ -34,6 +34,14 @@ describe('punchgate demo (what npm start runs)', () => {
       expect(punches.every((punch) => punch.deviceId === 'demo-gateway' && punch.siteId === 'demo-site')).toBe(true);
       expect(demo.output()).toMatch(/reader shows: accepted +IN \d\d:\d\d Chan Tai Man 陳大文/);
       expect(demo.output()).toMatch(/reader shows: revoked/);
+      // The demo's admin sign-in (one-time password) and its API token, printed once.
+      const login = /admin sign-in: +username: (\S+) +password: (\S+)/.exec(demo.output());
+      expect(login).not.toBeNull();
+      expect(demo.output().match(/admin sign-in:/g)).toHaveLength(1);
+      expect(demo.output()).toContain(`token: ${token}`);
+      const signIn = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: login![1], password: login![2] }) });
+      expect(signIn.status).toBe(200);
+      expect(await signIn.json()).toMatchObject({ mustChangePassword: true });
     } finally {
       demo.kill('SIGINT');
     }

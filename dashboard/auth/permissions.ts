@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/**
+ * Who may do what in the console and the API: one table, also in docs/roles.md (a test checks the
+ * two agree). Every route declares the permission it needs (`config: { permission }`): a
+ * {@link Permission}, `authenticated` (any signed-in user or valid token: who am I, sign out,
+ * change my password) or `public` (sign-in, health). A route that declares nothing makes the app
+ * refuse to start (see `auth-plugin.ts`). A test walks the whole route table and proves each role
+ * gets exactly this (403 otherwise, 401 when anonymous).
+ */
+export const roles = ['admin', 'hr', 'facilities', 'store-manager'] as const;
+export const Role = z.enum(roles);
+export type Role = z.infer<typeof Role>;
+
+export const permissions = [
+  'overview:read',
+  'sites:read',
+  'sites:write',
+  'devices:read',
+  'devices:write',
+  'devices:command',
+  'employees:read',
+  'employees:write',
+  'punches:read',
+  'punches:write',
+  'mobile-punches:create',
+  'users:manage',
+  'tokens:manage',
+  'audit:read',
+] as const;
+export const Permission = z.enum(permissions);
+export type Permission = z.infer<typeof Permission>;
+
+/** What a route may declare: a permission, any signed-in principal, or nobody at all. */
+export const RoutePermission = z.union([Permission, z.literal('authenticated'), z.literal('public')]);
+export type RoutePermission = z.infer<typeof RoutePermission>;
+
+const all: readonly Permission[] = permissions;
+
+export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
+  admin: all,
+  // People and their attendance; sees sites and devices to understand where punches come from.
+  hr: ['overview:read', 'sites:read', 'devices:read', 'employees:read', 'employees:write', 'punches:read', 'punches:write', 'mobile-punches:create'],
+  // Terminals and places; sees punches to check a terminal works, not people's records.
+  facilities: ['overview:read', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:command', 'punches:read'],
+  // Their own stores only (site scope): staff, punches, terminals, and identify/resync.
+  'store-manager': ['overview:read', 'sites:read', 'devices:read', 'devices:command', 'employees:read', 'punches:read'],
+};
+
+/** Roles whose reach is limited to the sites listed on the account. */
+export const siteScopedRoles: readonly Role[] = ['store-manager'];
+
+export const roleDescriptions: Readonly<Record<Role, string>> = {
+  admin: 'Everything, including users, API tokens and the audit log.',
+  hr: 'People and their attendance; sees sites and devices to understand where punches come from.',
+  facilities: "Terminals and places; sees punches to check a terminal works, not people's records.",
+  'store-manager': 'Their own stores only (the sites listed on the account): staff, punches, terminals, identify/resync.',
+};
+
+export const permissionDescriptions: Readonly<Record<Permission, string>> = {
+  'overview:read': 'see the overview page',
+  'sites:read': 'list and read sites',
+  'sites:write': 'create and change sites (location policy, beacons)',
+  'devices:read': 'list devices and their status',
+  'devices:write': 'register devices, push device configuration',
+  'devices:command': 'send remote commands (identify, resync, reload)',
+  'employees:read': 'list and read employees',
+  'employees:write': 'create and change employees and badges',
+  'punches:read': 'list punches',
+  'punches:write': 'correct punches (manual punches)',
+  'mobile-punches:create': 'submit punches from phones',
+  'users:manage': 'create users, change their role and sites, disable them, reset passwords',
+  'tokens:manage': 'create, list and revoke API tokens',
+  'audit:read': 'read the audit log',
+};
+
+/** Who is asking: a signed-in user or an API token, with the sites it may reach ('all' or a list). */
+export interface Principal {
+  kind: 'user' | 'token';
+  id: string;
+  name: string;
+  role: Role;
+  sites: 'all' | readonly string[];
+}
+
+/** Whether the principal's role has the permission ('authenticated': any principal does). */
+export function can(principal: Pick<Principal, 'role'>, permission: Permission | 'authenticated'): boolean {
+  return permission === 'authenticated' || rolePermissions[principal.role].includes(permission);
+}
+
+/** Whether a principal may call a route that declares `permission`. */
+export function allows(principal: Pick<Principal, 'role'> | undefined, permission: RoutePermission): boolean {
+  if (permission === 'public') return true;
+  return principal !== undefined && can(principal, permission);
+}
+
+/** Whether the principal reaches this site (always, unless its role is site-scoped). */
+export function reachesSite(principal: Pick<Principal, 'sites'>, siteId: string): boolean {
+  return principal.sites === 'all' || principal.sites.includes(siteId);
+}
+
+/** The sites a principal reaches as a filter: undefined for all of them. */
+export function siteFilter(principal: Pick<Principal, 'sites'> | undefined): readonly string[] | undefined {
+  return !principal || principal.sites === 'all' ? undefined : principal.sites;
+}
+
+/** The role table as Markdown: docs/roles.md holds exactly this between its markers. */
+export function rolesTableMarkdown(): string {
+  const header = `| permission | what it allows | ${roles.join(' | ')} |`;
+  const rule = `|---|---|${roles.map(() => ':-:').join('|')}|`;
+  const rows = permissions.map((permission) => `| \`${permission}\` | ${permissionDescriptions[permission]} | ${roles.map((role) => (rolePermissions[role].includes(permission) ? 'yes' : '—')).join(' | ')} |`);
+  return [header, rule, ...rows].join('\n');
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The permission a route needs: a {@link Permission}; 'authenticated' for any signed-in user
+     * or valid token; 'public' for none (sign-in, health, static assets). Required on every route.
+     */
+    permission?: RoutePermission;
+    /** Reachable by a user who must still change a one-time password (who am I, sign out, change password). */
+    allowedBeforePasswordChange?: boolean;
+  }
+  interface FastifyRequest {
+    /** Set by the auth plugin before any handler runs on a protected route. */
+    principal?: Principal;
+  }
+}

@@ -1,0 +1,371 @@
+import { CredentialKind, type Credential } from '../../core/credential.js';
+import type { Database, SqlValue } from '../../platform/sqlite.js';
+import { EmployeeCursorError, type BadgeView, type ConsentView, type EmployeeStatus, type EmployeeView, type EmployeeWrite } from './employee-model.js';
+
+/**
+ * The employee tables (migration 3): `employees`, `employee_sites`, `badge_assignments` (one row
+ * per assignment; revoking sets revoked_at and keeps the row) and `ble_consents` (one row per
+ * recorded consent; withdrawing sets withdrawn_at and keeps the row). Plain statements: callers
+ * hold the transaction (EmployeeService).
+ */
+
+interface EmployeeRow {
+  employee_number: string;
+  name: string;
+  name_zh: string | null;
+  department: string | null;
+  rank: string | null;
+  phone: string | null;
+  email: string | null;
+  active_from: string | null;
+  active_until: string | null;
+  status: string;
+  inactive_since: string | null;
+  created_at: string;
+  updated_at: string;
+  [column: string]: SqlValue;
+}
+
+interface BadgeRow {
+  id: number;
+  employee_number: string;
+  credential_kind: string;
+  credential_uid: string;
+  assigned_at: string;
+  assigned_by: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  revoke_reason: string | null;
+  [column: string]: SqlValue;
+}
+
+interface ConsentRow {
+  id: number;
+  employee_number: string;
+  recorded_at: string;
+  recorded_by: string | null;
+  withdrawn_at: string | null;
+  withdrawn_by: string | null;
+  [column: string]: SqlValue;
+}
+
+export interface EmployeeQuery {
+  siteId?: string;
+  department?: string;
+  status?: EmployeeStatus;
+  /** Matches (case-insensitive substring) number, names, e-mail and phone. */
+  q?: string;
+  /** Only employees listed at one of these sites ('all': no restriction). */
+  reach: 'all' | readonly string[];
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A roster row for one site: a badge with its holder's state, before the status is decided. */
+export interface SiteBadgeRow {
+  kind: string;
+  uid: string;
+  employeeNumber: string;
+  name: string;
+  nameZh: string | null;
+  employeeStatus: string;
+  activeFrom: string | null;
+  activeUntil: string | null;
+  inactiveSince: string | null;
+  assignedAt: string;
+  revokedAt: string | null;
+  consentAt: string | null;
+}
+
+export function toBadgeView(row: BadgeRow): BadgeView {
+  return {
+    id: row.id,
+    employeeNumber: row.employee_number,
+    credential: { kind: CredentialKind.parse(row.credential_kind), uid: row.credential_uid },
+    assignedAt: row.assigned_at,
+    assignedBy: row.assigned_by,
+    revokedAt: row.revoked_at,
+    revokedBy: row.revoked_by,
+    revokeReason: row.revoke_reason,
+  };
+}
+
+function toConsentView(row: ConsentRow): ConsentView {
+  return {
+    id: row.id,
+    employeeNumber: row.employee_number,
+    recordedAt: row.recorded_at,
+    recordedBy: row.recorded_by,
+    withdrawnAt: row.withdrawn_at,
+    withdrawnBy: row.withdrawn_by,
+  };
+}
+
+export function encodeCursor(value: string | number): string {
+  return Buffer.from(JSON.stringify([value])).toString('base64url');
+}
+
+export function decodeCursor<T extends 'string' | 'number'>(cursor: string, type: T): T extends 'string' ? string : number {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 1 && typeof value[0] === type) return value[0] as T extends 'string' ? string : number;
+  } catch {
+    // fall through
+  }
+  throw new EmployeeCursorError('cursor is not one this server gave out');
+}
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/** `%text%` for LIKE with `\` escaping, so that `_` and `%` in a search are literal. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export class EmployeeRepository {
+  constructor(private readonly db: Database) {}
+
+  async get(employeeNumber: string): Promise<EmployeeView | undefined> {
+    const row = await this.db.get<EmployeeRow>('SELECT * FROM employees WHERE employee_number = ?', [employeeNumber]);
+    if (!row) return undefined;
+    const [view] = await this.views([row]);
+    return view;
+  }
+
+  /** The sites an employee is listed at (empty for an unknown employee). */
+  async sitesOf(employeeNumber: string): Promise<string[]> {
+    const rows = await this.db.all<{ site_id: string }>('SELECT site_id FROM employee_sites WHERE employee_number = ? ORDER BY site_id', [employeeNumber]);
+    return rows.map((row) => row.site_id);
+  }
+
+  /** Keyset-paged by employee number. */
+  async list(query: EmployeeQuery): Promise<Page<EmployeeView>> {
+    if (query.reach !== 'all' && query.reach.length === 0) return { items: [], nextCursor: null };
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (query.cursor !== undefined) (where.push('e.employee_number > ?'), params.push(decodeCursor(query.cursor, 'string')));
+    if (query.department !== undefined) (where.push('e.department = ?'), params.push(query.department));
+    if (query.status !== undefined) (where.push('e.status = ?'), params.push(query.status));
+    if (query.siteId !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM employee_sites s WHERE s.employee_number = e.employee_number AND s.site_id = ?)');
+      params.push(query.siteId);
+    }
+    if (query.reach !== 'all') {
+      where.push(`EXISTS (SELECT 1 FROM employee_sites s WHERE s.employee_number = e.employee_number AND s.site_id IN (${placeholders(query.reach.length)}))`);
+      params.push(...query.reach);
+    }
+    if (query.q !== undefined && query.q !== '') {
+      const pattern = likePattern(query.q);
+      where.push(`(${['e.employee_number', 'e.name', 'e.name_zh', 'e.email', 'e.phone'].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`);
+      params.push(pattern, pattern, pattern, pattern, pattern);
+    }
+    const rows = await this.db.all<EmployeeRow>(
+      `SELECT e.* FROM employees e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.employee_number LIMIT ?`,
+      [...params, query.limit + 1],
+    );
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return { items: await this.views(page), nextCursor: rows.length > query.limit && last ? encodeCursor(last.employee_number) : null };
+  }
+
+  /** Sites, current badges and consent for a page of employees, in three queries. */
+  private async views(rows: readonly EmployeeRow[]): Promise<EmployeeView[]> {
+    if (rows.length === 0) return [];
+    const numbers = rows.map((row) => row.employee_number);
+    const inList = placeholders(numbers.length);
+    const sites = new Map<string, string[]>();
+    for (const row of await this.db.all<{ employee_number: string; site_id: string }>(
+      `SELECT employee_number, site_id FROM employee_sites WHERE employee_number IN (${inList}) ORDER BY site_id`,
+      numbers,
+    )) {
+      sites.set(row.employee_number, [...(sites.get(row.employee_number) ?? []), row.site_id]);
+    }
+    const badges = new Map<string, BadgeView[]>();
+    for (const row of await this.db.all<BadgeRow>(
+      `SELECT * FROM badge_assignments WHERE employee_number IN (${inList}) AND revoked_at IS NULL ORDER BY assigned_at, id`,
+      numbers,
+    )) {
+      badges.set(row.employee_number, [...(badges.get(row.employee_number) ?? []), toBadgeView(row)]);
+    }
+    const consents = new Map<string, ConsentView>();
+    for (const row of await this.db.all<ConsentRow>(`SELECT * FROM ble_consents WHERE employee_number IN (${inList}) AND withdrawn_at IS NULL`, numbers)) {
+      consents.set(row.employee_number, toConsentView(row));
+    }
+    return rows.map((row) => ({
+      employeeNumber: row.employee_number,
+      name: row.name,
+      nameZh: row.name_zh,
+      department: row.department,
+      rank: row.rank,
+      phone: row.phone,
+      email: row.email,
+      sites: sites.get(row.employee_number) ?? [],
+      activeFrom: row.active_from,
+      activeUntil: row.active_until,
+      status: row.status === 'inactive' ? 'inactive' : 'active',
+      inactiveSince: row.inactive_since,
+      badges: badges.get(row.employee_number) ?? [],
+      bleConsent: consents.get(row.employee_number) ?? null,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  /** Creates or replaces an employee and its site list. `at` is the write time. */
+  async put(employee: EmployeeWrite, existing: EmployeeView | undefined, at: string): Promise<void> {
+    const inactiveSince = employee.status === 'active' ? null : existing?.status === 'inactive' ? (existing.inactiveSince ?? at) : at;
+    await this.db.run(
+      `INSERT INTO employees (employee_number, name, name_zh, department, rank, phone, email, active_from, active_until, status, inactive_since, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(employee_number) DO UPDATE SET name = excluded.name, name_zh = excluded.name_zh, department = excluded.department,
+         rank = excluded.rank, phone = excluded.phone, email = excluded.email, active_from = excluded.active_from,
+         active_until = excluded.active_until, status = excluded.status, inactive_since = excluded.inactive_since, updated_at = excluded.updated_at`,
+      [
+        employee.employeeNumber,
+        employee.name,
+        employee.nameZh ?? null,
+        employee.department ?? null,
+        employee.rank ?? null,
+        employee.phone ?? null,
+        employee.email ?? null,
+        employee.activeFrom ?? null,
+        employee.activeUntil ?? null,
+        employee.status,
+        inactiveSince,
+        existing?.createdAt ?? at,
+        at,
+      ],
+    );
+    await this.db.run('DELETE FROM employee_sites WHERE employee_number = ?', [employee.employeeNumber]);
+    for (const siteId of employee.sites) {
+      await this.db.run('INSERT INTO employee_sites (employee_number, site_id) VALUES (?, ?)', [employee.employeeNumber, siteId]);
+    }
+  }
+
+  /** Which of these site ids exist. */
+  async existingSites(siteIds: readonly string[]): Promise<Set<string>> {
+    if (siteIds.length === 0) return new Set();
+    const rows = await this.db.all<{ id: string }>(`SELECT id FROM sites WHERE id IN (${placeholders(siteIds.length)})`, siteIds);
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** The assignment in force for a credential, whoever holds it. */
+  async currentAssignment(credential: Credential): Promise<BadgeView | undefined> {
+    const row = await this.db.get<BadgeRow>('SELECT * FROM badge_assignments WHERE credential_kind = ? AND credential_uid = ? AND revoked_at IS NULL', [
+      credential.kind,
+      credential.uid,
+    ]);
+    return row ? toBadgeView(row) : undefined;
+  }
+
+  async badge(id: number): Promise<BadgeView | undefined> {
+    const row = await this.db.get<BadgeRow>('SELECT * FROM badge_assignments WHERE id = ?', [id]);
+    return row ? toBadgeView(row) : undefined;
+  }
+
+  async assignBadge(employeeNumber: string, credential: Credential, at: string, by: string): Promise<number> {
+    const result = await this.db.run('INSERT INTO badge_assignments (employee_number, credential_kind, credential_uid, assigned_at, assigned_by) VALUES (?, ?, ?, ?, ?)', [
+      employeeNumber,
+      credential.kind,
+      credential.uid,
+      at,
+      by,
+    ]);
+    return result.lastID;
+  }
+
+  async revokeBadge(id: number, at: string, by: string, reason: string | null): Promise<void> {
+    await this.db.run('UPDATE badge_assignments SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL', [at, by, reason, id]);
+  }
+
+  /** Every assignment of an employee (current and past), newest first, keyset-paged by id. */
+  async badgeHistory(employeeNumber: string, page: { limit: number; cursor?: string }): Promise<Page<BadgeView>> {
+    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number');
+    const rows = await this.db.all<BadgeRow>(
+      `SELECT * FROM badge_assignments WHERE employee_number = ? ${before === undefined ? '' : 'AND id < ?'} ORDER BY id DESC LIMIT ?`,
+      before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],
+    );
+    const items = rows.slice(0, page.limit);
+    const last = items[items.length - 1];
+    return { items: items.map(toBadgeView), nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null };
+  }
+
+  async currentConsent(employeeNumber: string): Promise<ConsentView | undefined> {
+    const row = await this.db.get<ConsentRow>('SELECT * FROM ble_consents WHERE employee_number = ? AND withdrawn_at IS NULL', [employeeNumber]);
+    return row ? toConsentView(row) : undefined;
+  }
+
+  async consent(id: number): Promise<ConsentView | undefined> {
+    const row = await this.db.get<ConsentRow>('SELECT * FROM ble_consents WHERE id = ?', [id]);
+    return row ? toConsentView(row) : undefined;
+  }
+
+  async recordConsent(employeeNumber: string, at: string, by: string): Promise<number> {
+    return (await this.db.run('INSERT INTO ble_consents (employee_number, recorded_at, recorded_by) VALUES (?, ?, ?)', [employeeNumber, at, by])).lastID;
+  }
+
+  async withdrawConsent(id: number, at: string, by: string): Promise<void> {
+    await this.db.run('UPDATE ble_consents SET withdrawn_at = ?, withdrawn_by = ? WHERE id = ? AND withdrawn_at IS NULL', [at, by, id]);
+  }
+
+  /** Every consent recorded for an employee, newest first, keyset-paged by id. */
+  async consentHistory(employeeNumber: string, page: { limit: number; cursor?: string }): Promise<Page<ConsentView>> {
+    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number');
+    const rows = await this.db.all<ConsentRow>(
+      `SELECT * FROM ble_consents WHERE employee_number = ? ${before === undefined ? '' : 'AND id < ?'} ORDER BY id DESC LIMIT ?`,
+      before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],
+    );
+    const items = rows.slice(0, page.limit);
+    const last = items[items.length - 1];
+    return { items: items.map(toConsentView), nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null };
+  }
+
+  /**
+   * Every badge of every employee listed at a site that a roster may need: assignments in force,
+   * and those revoked at or after `revokedSince`. The caller decides each one's roster status.
+   */
+  async siteBadges(siteId: string, revokedSince: string): Promise<SiteBadgeRow[]> {
+    const rows = await this.db.all<{
+      credential_kind: string;
+      credential_uid: string;
+      employee_number: string;
+      name: string;
+      name_zh: string | null;
+      status: string;
+      active_from: string | null;
+      active_until: string | null;
+      inactive_since: string | null;
+      assigned_at: string;
+      revoked_at: string | null;
+      consent_at: string | null;
+    }>(
+      `SELECT b.credential_kind, b.credential_uid, e.employee_number, e.name, e.name_zh, e.status, e.active_from, e.active_until,
+              e.inactive_since, b.assigned_at, b.revoked_at, c.recorded_at AS consent_at
+         FROM employee_sites s
+         JOIN employees e ON e.employee_number = s.employee_number
+         JOIN badge_assignments b ON b.employee_number = s.employee_number
+         LEFT JOIN ble_consents c ON c.employee_number = s.employee_number AND c.withdrawn_at IS NULL
+        WHERE s.site_id = ? AND (b.revoked_at IS NULL OR b.revoked_at >= ?)`,
+      [siteId, revokedSince],
+    );
+    return rows.map((row) => ({
+      kind: row.credential_kind,
+      uid: row.credential_uid,
+      employeeNumber: row.employee_number,
+      name: row.name,
+      nameZh: row.name_zh,
+      employeeStatus: row.status,
+      activeFrom: row.active_from,
+      activeUntil: row.active_until,
+      inactiveSince: row.inactive_since,
+      assignedAt: row.assigned_at,
+      revokedAt: row.revoked_at,
+      consentAt: row.consent_at,
+    }));
+  }
+}
