@@ -37,6 +37,18 @@ export function tagUidOfAddress(address: string): string {
  * through its fingerprint, so a pushed roster takes effect on the next advert.
  */
 export function rosterTagClassifier(tags: () => ReadonlySet<string>): AdvertClassifier {
+  // Most adverts are nobody's tag: look their address up as noble writes it (lower-case, with
+  // colons) instead of rewriting every address into a uid first (a quarter of the bench's time).
+  const byAddressFor = new WeakMap<ReadonlySet<string>, Map<string, string>>();
+  const addressIndex = (known: ReadonlySet<string>): Map<string, string> => {
+    let index = byAddressFor.get(known);
+    if (!index) {
+      index = new Map();
+      for (const uid of known) if (uid.length === 12) index.set(uid.toLowerCase().replace(/(..)(?!$)/g, '$1:'), uid);
+      byAddressFor.set(known, index);
+    }
+    return index;
+  };
   return (address: string, advertisement: NobleAdvertisement) => {
     const known = tags();
     if (known.size === 0) return null;
@@ -45,8 +57,10 @@ export function rosterTagClassifier(tags: () => ReadonlySet<string>): AdvertClas
       const uid = tagUidOfFrame(parsed.frame);
       if (uid !== null && known.has(uid)) return { tagId: uid };
     }
-    const byAddress = tagUidOfAddress(address);
-    return known.has(byAddress) ? { tagId: byAddress } : null;
+    const index = addressIndex(known);
+    if (index.size === 0) return null;
+    const byAddress = index.get(address) ?? index.get(address.toLowerCase());
+    return byAddress === undefined ? null : { tagId: byAddress };
   };
 }
 

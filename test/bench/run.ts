@@ -14,7 +14,7 @@
  *   --log-level LEVEL    the tap gateways' log level: info (default, the production default: a
  *                        line per tap) or warn
  *   --keep               keep the data dirs and logs
- *   --only PART          punch-path or store-and-forward (default: both, in that order)
+ *   --only PART          punch-path, store-and-forward or presence (default: all three, in that order)
  * Store-and-forward (test/bench/store-and-forward.ts):
  *   --sf-punches N       backlog drained through Mosquitto (default 100000)
  *   --sf-max-punches N, --sf-in-flight N, --sf-max-bytes N   the larger batch setting
@@ -25,6 +25,13 @@
  *   --sf-memory-seconds S   stop that drain after S seconds (default 0: drain it all, about
  *                        40 s here; more on a slow machine)
  *   --sf-profile DIR     run part 1's gateways under node --cpu-prof, profiles into DIR
+ * Presence (test/bench/presence.ts):
+ *   --presence-rate N    adverts/s on air (default 2000)
+ *   --presence-stream-s S   seconds of air in the throughput stream (default 20)
+ *   --presence-rounds N, --presence-round-ms MS   throughput rounds (default 7 of ~300 ms per variant)
+ *   --presence-roster N  tags in the roster (default 50)
+ *   --presence-window-s S   the gateway's measured window at the rate (default 20; 0 skips it)
+ *   --presence-seed N    the stream's seed (default 20261123)
  * Timings are a report, never a test: a missed goal prints MISS and still exits 0. A burst that
  * loses a punch is a correctness failure and exits 1.
  */
@@ -40,6 +47,7 @@ import type { GatewayMode } from './gateway-process.js';
 import { machineInfo } from './machine.js';
 import { schedDelta, schedOf, type Sched } from './sched.js';
 import { ms, summarize, summaryHeader, summaryRow, table } from './stats.js';
+import { runPresence } from './presence.js';
 import { runStoreAndForward } from './store-and-forward.js';
 import { measureTapLatency, type TapLatencyResult } from './tap-latency.js';
 
@@ -79,6 +87,13 @@ async function main(): Promise<number> {
       'sf-memory-backlog': { type: 'string' },
       'sf-memory-seconds': { type: 'string' },
       'sf-profile': { type: 'string' },
+      'presence-rate': { type: 'string' },
+      'presence-stream-s': { type: 'string' },
+      'presence-rounds': { type: 'string' },
+      'presence-round-ms': { type: 'string' },
+      'presence-roster': { type: 'string' },
+      'presence-window-s': { type: 'string' },
+      'presence-seed': { type: 'string' },
     },
     strict: true,
   });
@@ -93,9 +108,19 @@ async function main(): Promise<number> {
   const burstCards = positive('burst-cards', values['burst-cards'], 100);
   const fsyncCount = positive('fsync', values.fsync, 1000);
   const only = values.only;
-  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward') throw new Error(`--only must be punch-path or store-and-forward, got "${only}"`);
-  const runPunchPath = only !== 'store-and-forward';
-  const runSf = only !== 'punch-path';
+  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward' && only !== 'presence') throw new Error(`--only must be punch-path, store-and-forward or presence, got "${only}"`);
+  const runPunchPath = only === undefined || only === 'punch-path';
+  const runSf = only === undefined || only === 'store-and-forward';
+  const runPresenceBench = only === undefined || only === 'presence';
+  const presence = {
+    rate: positive('presence-rate', values['presence-rate'], 2000),
+    streamSeconds: positive('presence-stream-s', values['presence-stream-s'], 20),
+    rounds: positive('presence-rounds', values['presence-rounds'], 7),
+    roundMs: positive('presence-round-ms', values['presence-round-ms'], 300),
+    rosterSize: positive('presence-roster', values['presence-roster'], 50),
+    windowSeconds: positive('presence-window-s', values['presence-window-s'], 20),
+    seed: positive('presence-seed', values['presence-seed'], 20261123),
+  };
   const sf = {
     punches: positive('sf-punches', values['sf-punches'], 100_000),
     bigBatch: {
@@ -122,7 +147,7 @@ async function main(): Promise<number> {
   };
   const started = performance.now();
 
-  out(`punchgate bench: ${[runPunchPath ? 'the punch path' : '', runSf ? 'store-and-forward' : ''].filter(Boolean).join(', then ')}`);
+  out(`punchgate bench: ${[runPunchPath ? 'the punch path' : '', runSf ? 'store-and-forward' : '', runPresenceBench ? 'presence' : ''].filter(Boolean).join(', then ')}`);
   out(`date      ${machine.date}`);
   out(`cpu       ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB`);
   out(`system    ${machine.kernel}, node ${machine.node}`);
@@ -273,6 +298,18 @@ async function main(): Promise<number> {
       await writeFile(path.join(artifacts, 'store-and-forward-latest.json'), `${JSON.stringify(sfResult, null, 2)}\n`);
       out(`store-and-forward figures written to ${path.relative(process.cwd(), file)} (${sfResult.elapsedS.toFixed(1)} s)`);
       if (stored.exitCode !== 0) exitCode = stored.exitCode;
+    }
+    if (runPresenceBench) {
+      const presenceStarted = performance.now();
+      const measured = await runPresence({ dataRoot, workDir: runDir, ...presence, out });
+      const presenceResult = { machine, loadAverageAtStart: os.loadavg(), ...measured.result, elapsedS: (performance.now() - presenceStarted) / 1000 };
+      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
+      await mkdir(artifacts, { recursive: true });
+      const file = path.join(artifacts, `presence-${machine.date.replace(/[:.]/g, '-')}.json`);
+      await writeFile(file, `${JSON.stringify(presenceResult, null, 2)}\n`);
+      await writeFile(path.join(artifacts, 'presence-latest.json'), `${JSON.stringify(presenceResult, null, 2)}\n`);
+      out(`presence figures written to ${path.relative(process.cwd(), file)} (${presenceResult.elapsedS.toFixed(1)} s)`);
+      if (measured.exitCode !== 0) exitCode = measured.exitCode;
     }
   } catch (error) {
     out(`bench failed: ${(error as Error).stack ?? String(error)}`);
