@@ -17,8 +17,8 @@
  *   --only PART          punch-path, store-and-forward or presence (default: all three, in that order)
  * Store-and-forward (test/bench/store-and-forward.ts):
  *   --sf-punches N       backlog drained through Mosquitto (default 100000)
- *   --sf-max-punches N, --sf-in-flight N, --sf-max-bytes N   the larger batch setting
- *                        (default 2000, 8, 1048576); the default setting is the gateway's
+ *   --sf-max-punches N, --sf-in-flight N, --sf-max-bytes N   the other batch setting
+ *                        (default 500, 4, 262144: the gateway's old default); the first setting is the gateway's
  *   --sf-naive N         messages the naive mqtt.js peer queues offline (default 10000)
  *   --sf-gateways N, --sf-per-gateway N   the fleet (default 50 x 2000)
  *   --sf-memory-backlog N   backlog for the RSS sampling (default 1000000; 0 skips it)
@@ -124,9 +124,9 @@ async function main(): Promise<number> {
   const sf = {
     punches: positive('sf-punches', values['sf-punches'], 100_000),
     bigBatch: {
-      maxPunches: positive('sf-max-punches', values['sf-max-punches'], 2000),
-      inFlight: positive('sf-in-flight', values['sf-in-flight'], 8),
-      maxBytes: positive('sf-max-bytes', values['sf-max-bytes'], 1024 * 1024),
+      maxPunches: positive('sf-max-punches', values['sf-max-punches'], 500),
+      inFlight: positive('sf-in-flight', values['sf-in-flight'], 4),
+      maxBytes: positive('sf-max-bytes', values['sf-max-bytes'], 256 * 1024),
     },
     naive: positive('sf-naive', values['sf-naive'], 10_000),
     gateways: positive('sf-gateways', values['sf-gateways'], 50),
