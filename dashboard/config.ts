@@ -65,6 +65,36 @@ export const DashboardConfig = z
       })
       .strict()
       .prefault({}),
+    /** The web console (see dashboard/web/). */
+    web: z
+      .object({
+        /**
+         * Map tiles behind the geofence editor, as a Leaflet URL template such as
+         * `https://tile.openstreetmap.org/{z}/{x}/{y}.png` or a same-origin path such as
+         * `/tiles/{z}/{x}/{y}.png` (a tile server behind the same reverse proxy). The console's CSP
+         * then allows images from that origin, and nothing else. Null (the default): no tiles; the
+         * editor works on a blank map with a coordinate grid, a scale and typed coordinates, so it
+         * needs no internet and sends nobody the sites' locations.
+         */
+        tileUrl: z
+          .string()
+          .max(500)
+          .regex(/^(https?:\/\/[^\s/]+|\/)[^\s]*$/, 'must be an http(s):// URL template or a path starting with /')
+          .refine((url) => url.includes('{z}') && url.includes('{x}') && url.includes('{y}'), 'must contain {z}, {x} and {y}')
+          .nullable()
+          .default(null),
+        /** Shown on the map with the tiles (the tile provider's licence usually requires it), as plain text. */
+        tileAttribution: z.string().max(300).default(''),
+        /** The deepest zoom the tile server has. */
+        tileMaxZoom: z.number().int().min(1).max(24).default(19),
+        /** Where the map opens for a site without a geofence (default: Hong Kong). */
+        mapCenter: z
+          .object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) })
+          .strict()
+          .default({ lat: 22.3193, lon: 114.1694 }),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

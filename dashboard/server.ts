@@ -20,9 +20,11 @@ import { SiteRepository } from './db/site-repository.js';
 import { ConfigPush } from './config-push/config-push.js';
 import { EmployeeService } from './employees/employee-service.js';
 import { buildDashboardHttp } from './http/app.js';
+import type { LiveStreamSettings } from './http/live-routes.js';
 import { routeDeviceMessages } from './ingest/message-router.js';
 import { PunchIngest } from './ingest/punch-ingest.js';
 import { StatusIngest } from './ingest/status-ingest.js';
+import { PunchFeed } from './live/punch-feed.js';
 import { BeaconResolvers } from './mobile/beacon-resolvers.js';
 import { MobilePunchDesk } from './mobile/mobile-punch-desk.js';
 
@@ -46,6 +48,8 @@ export interface Dashboard {
   readonly http: FastifyInstance;
   readonly configs: ConfigPublisher;
   readonly ingest: PunchIngest;
+  /** Punches as they are committed (ingest and mobile), for the live feed at /api/v1/punches/live. */
+  readonly liveFeed: PunchFeed;
   /** The dashboard's own MQTT client (full rights on the embedded broker). */
   readonly mqtt: MqttClient;
   stop(): Promise<void>;
@@ -78,6 +82,8 @@ export interface DashboardOptions {
   onFirstAdmin?: (admin: { username: string; password: string }) => void;
   /** Called with the HTTP app before it loads its plugins and listens (tests add an onRoute hook here). */
   configureHttp?: (app: FastifyInstance) => void;
+  /** The live feed's streams: heartbeat interval, queue bound, stall time-out (tests make them short). */
+  liveStream?: Partial<LiveStreamSettings>;
 }
 
 function authSettingsOf(config: DashboardConfig): AuthSettings {
@@ -122,6 +128,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     const sightings = new BeaconSightingRepository(db);
     // Replay memory left over from before a restart: expired rows go now, not at the next punch.
     await sightings.pruneExpired(now());
+    const liveFeed = new PunchFeed({ now });
     const mobilePunches = new MobilePunchDesk({
       db,
       sites,
@@ -130,23 +137,26 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       resolvers: new BeaconResolvers(sites),
       now,
       logger: logger.child({ part: 'mobile' }),
+      committed: liveFeed,
     });
 
     let brokerUrl: string;
     let clientOptions: IClientOptions;
+    let disconnectDevice: ((deviceId: string) => Promise<unknown>) | undefined;
     const clientId = `punchgate-dashboard-${randomBytes(4).toString('hex')}`;
     if (config.mqtt.mode === 'embedded') {
       const internalSecret = randomBytes(32).toString('base64url');
       const broker = new EmbeddedBroker({
         host: config.mqtt.host,
         port: config.mqtt.port,
-        secretHashOf: (deviceId) => devices.secretHash(deviceId),
+        deviceLogin: (deviceId) => devices.login(deviceId),
         internalSecret,
         logger: logger.child({ part: 'broker' }),
       });
       await broker.start();
       cleanups.push(() => broker.stop());
       brokerUrl = broker.url;
+      disconnectDevice = (deviceId) => broker.disconnect(deviceId);
       clientOptions = { clientId, username: INTERNAL_USERNAME, password: internalSecret, protocolVersion: 4 };
     } else {
       brokerUrl = config.mqtt.url;
@@ -162,7 +172,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
 
     const client: MqttClient = await mqtt.connectAsync(brokerUrl, { ...clientOptions, reconnectPeriod: 1000, clean: true });
     cleanups.push(() => client.endAsync());
-    const ingest = new PunchIngest({ client, punches, devices, now, logger: logger.child({ part: 'ingest' }) });
+    const ingest = new PunchIngest({ client, punches, devices, now, logger: logger.child({ part: 'ingest' }), committed: liveFeed });
     const statusIngest = new StatusIngest(devices, logger.child({ part: 'registry' }));
     const commands = new CommandSender(client, logger.child({ part: 'commands' }));
     cleanups.push(async () => commands.stop());
@@ -213,6 +223,11 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       commands,
       employees,
       configPush,
+      liveFeed,
+      web: config.web,
+      ...(options.liveStream ? { liveStream: options.liveStream } : {}),
+      brokerUrl,
+      ...(disconnectDevice ? { disconnectDevice } : {}),
       now,
       logger,
       health: async () => ({ ok: client.connected, broker: brokerUrl, mqttConnected: client.connected, ingest: { ...ingest.counters }, punches: await punches.count() }),
@@ -237,6 +252,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       http,
       configs,
       ingest,
+      liveFeed,
       mqtt: client,
       async stop() {
         await runCleanups();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real (ptys, power cuts, syscall traces)
+# Installs the Debian packages the test suite drives for real (ptys, power cuts, syscall traces, a browser)
 # when they are missing. Tests that need one of them fail with a clear message if this could not
 # install it; none of them skips.
 set -euo pipefail
@@ -14,6 +14,8 @@ declare -A package_for=(
   [mosquitto]=mosquitto
   [mosquitto_passwd]=mosquitto
   [openssl]=openssl
+  # The browser tests (test/e2e) drive Debian's Chromium with playwright-core.
+  [chromium]=chromium
 )
 
 missing=()
@@ -23,6 +25,11 @@ done
 # libeatmydata.so is what the must-fail durability controls preload; the command alone is not enough.
 if ! ls /usr/lib/*/libeatmydata.so* >/dev/null 2>&1 && ! ls /usr/lib/libeatmydata.so* >/dev/null 2>&1; then
   missing+=(eatmydata)
+fi
+
+# A CJK font, so that the console's 繁中 screenshots (test artefacts) show text, not empty boxes.
+if [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
+  missing+=(fonts-wqy-zenhei)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

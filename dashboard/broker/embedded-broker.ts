@@ -12,8 +12,11 @@ export const INTERNAL_USERNAME = '$dashboard';
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
-  /** The stored secret hash of a device, or undefined when the device is not registered. */
-  secretHashOf: (deviceId: string) => Promise<string | undefined>;
+  /**
+   * What a device's login is checked against: its stored secret hash and whether it is enabled;
+   * undefined when the device is not registered.
+   */
+  deviceLogin: (deviceId: string) => Promise<{ secretHash: string; enabled: boolean } | undefined>;
   /** The dashboard's own clients authenticate with this; made fresh at every start. */
   internalSecret: string;
   logger: Logger;
@@ -28,13 +31,16 @@ const NOT_AUTHORIZED = 5;
 const internalClients = new WeakSet<Client>();
 
 /**
- * The dashboard's embedded MQTT broker (Aedes): devices log in with their id and secret, and may
- * only publish and subscribe under their own `devices/{id}/`.
+ * The dashboard's embedded MQTT broker (Aedes): devices log in with their id and secret (a device
+ * disabled in the console is refused: CONNACK 5, not authorized), and may only publish and
+ * subscribe under their own `devices/{id}/`.
  */
 export class EmbeddedBroker {
   private broker: Aedes | undefined;
   private server: Server | undefined;
   private address: AddressInfo | undefined;
+  /** Connected devices by id (the dashboard's own clients are not devices). */
+  private readonly devices = new Map<string, Client>();
 
   constructor(private readonly options: EmbeddedBrokerOptions) {}
 
@@ -46,6 +52,24 @@ export class EmbeddedBroker {
 
   get connectedClients(): number {
     return this.broker?.connectedClients ?? 0;
+  }
+
+  /** Whether a device is connected now (its client id is its device id). */
+  isConnected(deviceId: string): boolean {
+    return this.devices.has(deviceId);
+  }
+
+  /**
+   * Closes a device's connection, if it has one (it was just disabled): its last will is
+   * published as for any lost connection, and its next login is checked again. True when it was
+   * connected.
+   */
+  async disconnect(deviceId: string): Promise<boolean> {
+    const client = this.devices.get(deviceId);
+    if (!client) return false;
+    this.options.logger.info({ device: deviceId }, 'closing a device connection');
+    await new Promise<void>((resolve) => client.close(() => resolve()));
+    return true;
   }
 
   async start(): Promise<void> {
@@ -76,6 +100,12 @@ export class EmbeddedBroker {
       },
     });
     broker.on('clientError', (client, error) => logger.debug({ client: client.id, err: error }, 'mqtt client error'));
+    broker.on('clientReady', (client) => {
+      if (!internalClients.has(client)) this.devices.set(client.id, client);
+    });
+    broker.on('clientDisconnect', (client) => {
+      if (this.devices.get(client.id) === client) this.devices.delete(client.id);
+    });
     this.broker = broker;
     const server = createServer(broker.handle);
     this.server = server;
@@ -95,6 +125,7 @@ export class EmbeddedBroker {
     const broker = this.broker;
     this.server = undefined;
     this.broker = undefined;
+    this.devices.clear();
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -117,10 +148,15 @@ export class EmbeddedBroker {
       logger.warn({ clientId: client.id, username }, 'refused a device whose client id is not its device id');
       return authError(`client id must be the device id ${username}`, NOT_AUTHORIZED);
     }
-    const hash = await this.options.secretHashOf(username);
-    if (!hash || !(await verifyDeviceSecret(secret, hash))) {
+    const login = await this.options.deviceLogin(username);
+    if (!login || !(await verifyDeviceSecret(secret, login.secretHash))) {
       logger.warn({ device: username }, 'refused a device login');
       return authError('bad username or password', BAD_USERNAME_OR_PASSWORD);
+    }
+    // Only told to a device that proved its secret: nobody else learns that it is disabled.
+    if (!login.enabled) {
+      logger.warn({ device: username }, 'refused a disabled device');
+      return authError(`device ${username} is disabled`, NOT_AUTHORIZED);
     }
     return null;
   }

@@ -206,6 +206,12 @@ export const centralMigrations: readonly string[] = [
   `
   ALTER TABLE device_configs ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
   `,
+  // A device can be disabled from the console (a stolen or retired terminal): the embedded broker
+  // refuses its logins and ingest refuses its punches until it is enabled again. NULL: enabled.
+  `
+  ALTER TABLE devices ADD COLUMN disabled_at TEXT;
+  ALTER TABLE devices ADD COLUMN disabled_reason TEXT;
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

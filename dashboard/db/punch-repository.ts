@@ -1,5 +1,5 @@
 import type { Credential } from '../../core/credential.js';
-import { Punch } from '../../core/punch.js';
+import { Punch, type PunchMethod } from '../../core/punch.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 
 const COLUMNS = ['id', 'device_id', 'site_id', 'employee_id', 'credential_kind', 'credential_uid', 'at', 'direction', 'method', 'seq', 'clock_synced', 'body', 'received_at'] as const;
@@ -12,6 +12,9 @@ export interface PunchQuery {
   /** Only punches at these sites (a site-scoped principal's reach); an empty list matches none. */
   siteIds?: readonly string[];
   employeeId?: string;
+  method?: PunchMethod;
+  /** true: only punches of unknown badges (no employee); false: only punches with an employee. */
+  unknown?: boolean;
   from?: string;
   to?: string;
   limit: number;
@@ -42,6 +45,34 @@ function decodeCursor(cursor: string): [string, string] {
   throw new CursorError('cursor is not one this server gave out');
 }
 
+const ROW_PLACEHOLDERS = `(${COLUMNS.map(() => '?').join(', ')})`;
+
+function insertSql(rows: number): string {
+  return `INSERT INTO punches (${COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => ROW_PLACEHOLDERS).join(', ')} ON CONFLICT(id) DO NOTHING`;
+}
+
+function insertParams(punches: readonly Punch[], receivedAt: string): SqlValue[] {
+  const params: SqlValue[] = [];
+  for (const punch of punches) {
+    params.push(
+      punch.id,
+      punch.deviceId,
+      punch.siteId,
+      punch.employeeId,
+      punch.credential.kind,
+      punch.credential.uid,
+      punch.at,
+      punch.direction,
+      punch.method,
+      punch.seq,
+      punch.clock.synced ? 1 : 0,
+      JSON.stringify(punch),
+      receivedAt,
+    );
+  }
+  return params;
+}
+
 /** The central punch table: exactly one row per punch id, whatever arrives how often. */
 export class PunchRepository {
   constructor(private readonly db: Database) {}
@@ -52,13 +83,26 @@ export class PunchRepository {
    * `alsoInTransaction` runs its statements in the same transaction (e.g. the device's last_seen).
    */
   async insertBatch(punches: readonly Punch[], receivedAt: string, alsoInTransaction?: () => Promise<void>): Promise<string[]> {
-    if (punches.length === 0) return [];
-    await this.db.transaction(async () => {
-      // In the same transaction: one durable commit per batch, not one per statement.
-      await alsoInTransaction?.();
-      await this.insertInTransaction(punches, receivedAt);
-    });
+    await this.storeBatch(punches, receivedAt, { alsoInTransaction });
     return punches.map((punch) => punch.id);
+  }
+
+  /**
+   * {@link insertBatch}, and with `reportNew` the punches that were new (not stored before), in
+   * batch order, once the commit is on disk: what a live feed announces. Without it, an empty list
+   * (and no RETURNING clause: nobody is listening).
+   */
+  async storeBatch(punches: readonly Punch[], receivedAt: string, options: { alsoInTransaction?: (() => Promise<void>) | undefined; reportNew?: boolean } = {}): Promise<Punch[]> {
+    if (punches.length === 0) return [];
+    return this.db.transaction(async () => {
+      // In the same transaction: one durable commit per batch, not one per statement.
+      await options.alsoInTransaction?.();
+      if (!options.reportNew) {
+        await this.insertInTransaction(punches, receivedAt);
+        return [];
+      }
+      return this.insertNewInTransaction(punches, receivedAt);
+    });
   }
 
   /**
@@ -70,28 +114,22 @@ export class PunchRepository {
     let inserted = 0;
     for (let start = 0; start < punches.length; start += ROWS_PER_STATEMENT) {
       const chunk = punches.slice(start, start + ROWS_PER_STATEMENT);
-      const params: SqlValue[] = [];
-      for (const punch of chunk) {
-        params.push(
-          punch.id,
-          punch.deviceId,
-          punch.siteId,
-          punch.employeeId,
-          punch.credential.kind,
-          punch.credential.uid,
-          punch.at,
-          punch.direction,
-          punch.method,
-          punch.seq,
-          punch.clock.synced ? 1 : 0,
-          JSON.stringify(punch),
-          receivedAt,
-        );
-      }
-      const row = `(${COLUMNS.map(() => '?').join(', ')})`;
-      inserted += (await this.db.run(`INSERT INTO punches (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT(id) DO NOTHING`, params)).changes;
+      inserted += (await this.db.run(insertSql(chunk.length), insertParams(chunk, receivedAt))).changes;
     }
     return inserted;
+  }
+
+  /**
+   * {@link insertInTransaction}, returning the punches that were new (`RETURNING id` reports only
+   * the rows ON CONFLICT DO NOTHING did insert), in the order given.
+   */
+  async insertNewInTransaction(punches: readonly Punch[], receivedAt: string): Promise<Punch[]> {
+    const fresh = new Set<string>();
+    for (let start = 0; start < punches.length; start += ROWS_PER_STATEMENT) {
+      const chunk = punches.slice(start, start + ROWS_PER_STATEMENT);
+      for (const row of await this.db.all<{ id: string }>(`${insertSql(chunk.length)} RETURNING id`, insertParams(chunk, receivedAt))) fresh.add(row.id);
+    }
+    return fresh.size === 0 ? [] : punches.filter((punch) => fresh.has(punch.id));
   }
 
   /** One stored punch by id. */
@@ -122,6 +160,8 @@ export class PunchRepository {
     if (query.siteId) (where.push('site_id = ?'), params.push(query.siteId));
     if (query.siteIds) (where.push(query.siteIds.length ? `site_id IN (${query.siteIds.map(() => '?').join(', ')})` : '0'), params.push(...query.siteIds));
     if (query.employeeId) (where.push('employee_id = ?'), params.push(query.employeeId));
+    if (query.unknown !== undefined) where.push(query.unknown ? 'employee_id IS NULL' : 'employee_id IS NOT NULL');
+    if (query.method) (where.push('method = ?'), params.push(query.method));
     if (query.from) (where.push('at >= ?'), params.push(query.from));
     if (query.to) (where.push('at < ?'), params.push(query.to));
     if (query.cursor) {
@@ -158,6 +198,12 @@ export class PunchRepository {
 
   async count(): Promise<number> {
     const row = await this.db.get<{ n: number }>('SELECT count(*) AS n FROM punches');
+    return row?.n ?? 0;
+  }
+
+  /** Punches at a site with `at` in [from, to): an index-only count (punches_by_site). */
+  async countAtSite(siteId: string, from: string, to: string): Promise<number> {
+    const row = await this.db.get<{ n: number }>('SELECT count(*) AS n FROM punches WHERE site_id = ? AND at >= ? AND at < ?', [siteId, from, to]);
     return row?.n ?? 0;
   }
 }

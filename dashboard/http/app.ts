@@ -9,14 +9,19 @@ import { authPlugin } from '../auth/auth-plugin.js';
 import type { Auth } from '../auth/index.js';
 import { apiRoutes, type ApiRoutesOptions } from './api-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { deviceRoutes } from './device-routes.js';
+import { docsRoutes, openApiPlugin } from './docs-plugin.js';
 import { employeeRoutes, type EmployeeRoutesOptions } from './employee-routes.js';
+import { liveRoutes } from './live-routes.js';
 import { mobilePunchRoutes, type MobilePunchRoutesOptions } from './mobile-punch-routes.js';
+import { overviewRoutes } from './overview-routes.js';
 import { sessionRoutes } from './session-routes.js';
 import { siteRoutes, type SiteRoutesOptions } from './site-routes.js';
 import { tokenRoutes } from './token-routes.js';
 import { userRoutes } from './user-routes.js';
+import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions {
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, WebPluginOptions {
   auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
@@ -71,6 +76,9 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`too many requests: try again in ${context.after}`), { statusCode: context.statusCode }),
   });
   void app.register(authPlugin, { users: options.auth.users, sessions: options.auth.sessions, tokens: options.auth.tokens, cookie: options.auth.cookie });
+  // OpenAPI: collects every route registered after it (with its zod schemas); served at /docs.
+  void app.register(openApiPlugin, { secureCookies: options.auth.settings.secureCookies });
+  void app.register(docsRoutes);
 
   void app.register(async (root) => {
     root
@@ -85,11 +93,16 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       await api.register(tokenRoutes, options);
       await api.register(auditRoutes, options);
       await api.register(apiRoutes, options);
+      await api.register(deviceRoutes, options);
+      await api.register(liveRoutes, options);
+      await api.register(overviewRoutes, options);
       await api.register(siteRoutes, options);
       await api.register(mobilePunchRoutes, options);
       await api.register(employeeRoutes, options);
     },
     { prefix: '/api/v1' },
   );
+  // The web console: its pages, browser code and Leaflet, all served from here (dashboard/web/).
+  void app.register(webPlugin, options);
   return app;
 }

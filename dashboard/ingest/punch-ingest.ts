@@ -7,6 +7,7 @@ import { Punch } from '../../core/punch.js';
 import { deviceTopic } from '../../core/topics.js';
 import type { DeviceRepository } from '../db/device-repository.js';
 import type { PunchRepository } from '../db/punch-repository.js';
+import type { CommittedPunchSink } from '../live/punch-feed.js';
 
 /** The envelope is checked first: without a batchId there is nobody to answer. */
 const BatchEnvelope = z.object({
@@ -25,6 +26,8 @@ export interface PunchIngestOptions {
   maxQueued?: number;
   /** Punches committed in one transaction at most (group commit across batches and devices). */
   maxPunchesPerCommit?: number;
+  /** Told, right after each commit, the punches it stored that were not stored before (the live feed). */
+  committed?: CommittedPunchSink;
 }
 
 export interface IngestCounters {
@@ -119,19 +122,29 @@ export class PunchIngest {
     if (batches.length === 0) return;
     const now = (this.options.now ?? (() => new Date()))().toISOString();
     const seen = [...new Set(batches.filter((batch) => batch.accepted.length > 0).map((batch) => batch.deviceId))];
+    const sink = this.options.committed;
+    let fresh: Punch[];
     try {
-      await this.options.punches.insertBatch(
-        batches.flatMap((batch) => batch.accepted),
-        now,
-        async () => {
+      fresh = await this.options.punches.storeBatch(batches.flatMap((batch) => batch.accepted), now, {
+        alsoInTransaction: async () => {
           for (const deviceId of seen) await this.options.devices.markSeen(deviceId, now);
         },
-      );
+        // Which rows were new costs a RETURNING clause: only when someone watches the live feed.
+        reportNew: sink?.wanted() ?? false,
+      });
     } catch (error) {
       // No ack: the gateways keep their punches and send them again after their ack time-out.
       this.counters.failed += batches.length;
       this.logger.error({ err: error, batches: batches.map((batch) => batch.batchId) }, 'could not store punch batches; not acknowledged');
       return;
+    }
+    // On disk now: the live feed hears of it first, within the same tick as the commit.
+    if (sink && fresh.length > 0) {
+      try {
+        sink.committed(fresh);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'the live feed failed to take committed punches');
+      }
     }
     for (const batch of batches) {
       this.counters.batches += 1;
@@ -166,7 +179,13 @@ export class PunchIngest {
     const { batchId, punches } = envelope.data;
     let wholeBatchReason: string | undefined;
     if (envelope.data.deviceId !== deviceId) wholeBatchReason = `batch is from device ${envelope.data.deviceId} but was published on device ${deviceId}'s topic`;
-    else if (!(await this.options.devices.get(deviceId))) wholeBatchReason = `device ${deviceId} is not registered`;
+    else {
+      const device = await this.options.devices.get(deviceId);
+      if (!device) wholeBatchReason = `device ${deviceId} is not registered`;
+      else if (!device.enabled) {
+        wholeBatchReason = `device ${deviceId} is disabled in the console${device.disabledAt ? ` since ${device.disabledAt}` : ''}${device.disabledReason ? ` (${device.disabledReason})` : ''}: its punches are refused until it is enabled again`;
+      }
+    }
     const batch: CheckedBatch = { deviceId, batchId, accepted: [], rejected: [] };
     for (const [index, raw] of punches.entries()) {
       const rawId = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'string' ? raw.id : `#${index}`;

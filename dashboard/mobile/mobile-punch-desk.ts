@@ -17,6 +17,7 @@ import type { Database } from '../../platform/sqlite.js';
 import { BeaconSightingRepository } from '../db/beacon-sighting-repository.js';
 import type { PunchRepository } from '../db/punch-repository.js';
 import type { SiteRepository } from '../db/site-repository.js';
+import type { CommittedPunchSink } from '../live/punch-feed.js';
 import type { BeaconResolvers } from './beacon-resolvers.js';
 
 /**
@@ -78,6 +79,8 @@ export interface MobilePunchDeskOptions {
   resolvers: BeaconResolvers;
   now: () => Date;
   logger: Logger;
+  /** Told of each accepted punch right after its commit (the live feed). */
+  committed?: CommittedPunchSink;
 }
 
 function viewOf(verdict: Pick<Verdict, 'accepted' | 'factorsPassed' | 'reasons'>): VerdictView {
@@ -146,6 +149,14 @@ export class MobilePunchDesk {
       await sightings.pruneExpiredInTransaction(receivedAt);
       return { kind: 'accepted', punch, verdict: viewOf(verdict) };
     });
+    if (outcome.kind === 'accepted' && this.options.committed) {
+      // Committed and new (a duplicate is answered as 'duplicate'): the live feed hears of it now.
+      try {
+        this.options.committed.committed([outcome.punch]);
+      } catch (error) {
+        logger.warn({ err: error }, 'the live feed failed to take a committed mobile punch');
+      }
+    }
     if (outcome.kind === 'refused') {
       // No employee id and no evidence in the log: the reason codes are what support needs.
       logger.info({ punchId: request.id, siteId: request.siteId, reasons: outcome.verdict.reasons.map((r) => r.code) }, 'mobile punch refused');

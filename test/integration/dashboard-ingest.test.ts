@@ -169,6 +169,8 @@ describe('dashboard: embedded broker, ingest with acks, device registry, REST', 
 
     client.stream.destroy();
     await waitFor('the will', async () => (await dashboard.devices.get('gw-a'))?.online === false, 10_000);
+    // The bare will keeps what the last full status said: how far behind the terminal went offline.
+    expect((await dashboard.devices.get('gw-a'))?.status).toEqual({ online: false, version: '0.1.0', backlog: 12, configVersion: 3 });
   });
 
   it('serves punches with filters and paging, and devices, only with the token', async () => {

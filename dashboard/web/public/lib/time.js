@@ -1,0 +1,40 @@
+// @ts-check
+/** Calendar days in a site's time zone, as the UTC instants the API takes. */
+
+export const DEFAULT_TIME_ZONE = 'Asia/Hong_Kong';
+
+/** The calendar day (YYYY-MM-DD) an instant falls on in a time zone. @param {Date} at @param {string} timeZone */
+export function dayOf(at, timeZone) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/** How far the zone's wall clock is ahead of UTC at an instant, ms. @param {Date} at @param {string} timeZone */
+function offsetAt(at, timeZone) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(at)
+      .map((part) => [part.type, part.value]),
+  );
+  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return wall - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** The UTC instant at which `day` (YYYY-MM-DD) begins in a time zone. @param {string} day @param {string} timeZone */
+export function startOfDay(day, timeZone) {
+  const midnightUtc = new Date(`${day}T00:00:00Z`);
+  const first = new Date(midnightUtc.getTime() - offsetAt(midnightUtc, timeZone));
+  // Once more with the offset in force at that instant (a DST change near midnight).
+  return new Date(midnightUtc.getTime() - offsetAt(first, timeZone));
+}
+
+/** The UTC instant at which the day after `day` begins. @param {string} day @param {string} timeZone */
+export function startOfNextDay(day, timeZone) {
+  const next = new Date(`${day}T12:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return startOfDay(next.toISOString().slice(0, 10), timeZone);
+}
+
+/** Midnight today in a time zone. @param {string} [timeZone] */
+export function startOfToday(timeZone = DEFAULT_TIME_ZONE) {
+  return startOfDay(dayOf(new Date(), timeZone), timeZone);
+}

@@ -1,0 +1,349 @@
+// @ts-check
+/**
+ * Devices: every terminal's live state (online, last seen, backlog, clock, config requested vs
+ * applied, parts' health), enrolment with the secret shown once, remote commands (identify,
+ * resync), and rename / move to another site / disable.
+ */
+import { ApiError, api, enc, get, query } from '../lib/api.js';
+import { formValues, h, replace } from '../lib/dom.js';
+import { formatAgo, formatInstant, formatNumber, siteName, t } from '../lib/i18n.js';
+import {
+  busy,
+  button,
+  checkbox,
+  errorText,
+  field,
+  fill,
+  formErrorBox,
+  input,
+  notAvailable,
+  notice,
+  pill,
+  row,
+  section,
+  select,
+  showSecretOnce,
+  table,
+  toast,
+} from '../lib/ui.js';
+
+/** @typedef {import('../app.js').PageContext} PageContext */
+
+/** All devices (following pages when the server pages them). @returns {Promise<any[]>} */
+export async function loadDevices() {
+  /** @type {any[]} */
+  const devices = [];
+  /** @type {string | null} */
+  let cursor = null;
+  do {
+    const page = await get(`/devices${cursor ? query({ cursor }) : ''}`);
+    devices.push(...page.devices);
+    cursor = page.nextCursor ?? null;
+  } while (cursor);
+  return devices;
+}
+
+/** @returns {Promise<any[]>} */
+export async function loadSites() {
+  try {
+    const page = await get('/sites?limit=500');
+    return page.sites;
+  } catch {
+    return [];
+  }
+}
+
+/** The connection as a coloured word. @param {any} device */
+export function connectionPill(device) {
+  const state = device.state?.connection ?? (device.online ? 'online' : device.lastSeen || device.statusAt ? 'offline' : 'never-connected');
+  return pill(t(`device.connection.${state}`), state === 'online' ? 'ok' : state === 'offline' ? 'bad' : 'muted');
+}
+
+/** Backlog: unsent punches and how far behind. @param {any} device */
+export function backlogText(device) {
+  const pending = device.state?.backlog?.pending ?? device.status?.backlog;
+  if (pending === undefined || pending === null) return '—';
+  const oldest = device.state?.backlog?.oldestPendingAt ?? device.status?.oldestPendingAt;
+  return pending > 0 && oldest ? t('device.backlogBehind', { n: formatNumber(pending), ago: formatAgo(oldest) }) : formatNumber(pending);
+}
+
+/** @param {PageContext} context */
+export async function mount(context) {
+  const { main } = context;
+  const selected = new URLSearchParams(location.search).get('device');
+  const listBox = h('div');
+  const detailBox = h('div');
+  const enrolBox = h('div');
+  replace(
+    main,
+    h('div', { class: 'page-head' }, h('h1', { text: t('nav.devices') }), context.can('devices:write') ? button(t('devices.enrol'), { kind: 'primary', test: 'enrol-device', onClick: () => enrolForm(enrolBox, sites) }) : null),
+    enrolBox,
+    detailBox,
+    section(t('devices.all'), listBox, { actions: [button(t('common.refresh'), { onClick: () => void renderList() })] }),
+  );
+  const sites = await loadSites();
+  const siteOf = (/** @type {string} */ id) => siteName(sites.find((site) => site.id === id), id);
+
+  const renderList = () =>
+    fill(listBox, async () => {
+      const devices = await loadDevices();
+      return table(
+        [t('devices.id'), t('devices.name'), t('devices.site'), t('devices.connection'), t('devices.lastSeen'), t('devices.backlog'), t('devices.clock'), t('devices.config'), t('devices.enabled')],
+        devices.map((device) =>
+          row(
+            [
+              h('a', { href: `/devices?device=${enc(device.id)}`, text: device.id }),
+              device.name ?? '—',
+              siteOf(device.siteId),
+              connectionPill(device),
+              formatAgo(device.lastSeen),
+              backlogText(device),
+              device.status?.clock ? pill(device.status.clock.synced ? t('device.clockSynced') : t('device.clockUnsynced'), device.status.clock.synced ? 'ok' : 'warn') : '—',
+              device.status?.configVersion === undefined ? '—' : `v${device.status.configVersion}`,
+              device.enabled === false ? pill(t('devices.disabled'), 'bad') : device.enabled === true ? pill(t('devices.enabledYes'), 'ok') : '—',
+            ],
+            { device: device.id },
+          ),
+        ),
+        { empty: t('devices.empty'), test: 'devices-table' },
+      );
+    });
+  await renderList();
+  if (selected) await deviceDetail(detailBox, context, selected, sites);
+}
+
+/**
+ * @param {HTMLElement} box
+ * @param {any[]} sites
+ */
+function enrolForm(box, sites) {
+  if (sites.length === 0) {
+    replace(box, section(t('devices.enrol'), notice('warn', [t('devices.noSites'), ' ', h('a', { href: '/sites?new=1', text: t('sites.new') })])));
+    return;
+  }
+  const siteChoices = /** @type {Array<[string, string]>} */ (sites.map((site) => [site.id, `${siteName(site)} (${site.id})`]));
+  const idInput = input('id', { required: true, autocomplete: 'off', placeholder: 'mk-01-door' });
+  idInput.dataset.test = 'device-id';
+  const siteSelect = select('siteId', siteChoices, siteChoices[0]?.[0]);
+  siteSelect.dataset.test = 'device-site';
+  const form = h(
+    'form',
+    { class: 'form', dataset: { test: 'enrol-form' }, novalidate: true },
+    formErrorBox(),
+    h('p', { class: 'hint', text: t('devices.enrolIntro') }),
+    h(
+      'div',
+      { class: 'grid-3' },
+      field(t('devices.id'), idInput, { name: 'id', hint: t('devices.idHint') }),
+      field(t('devices.site'), siteSelect, { name: 'siteId' }),
+      field(t('devices.name'), input('name', { autocomplete: 'off' }), { name: 'name' }),
+    ),
+    h('div', { class: 'form-actions' }, button(t('devices.register'), { kind: 'primary', type: 'submit', test: 'register-device' }), button(t('common.cancel'), { onClick: () => replace(box) })),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(
+      /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]')),
+      async () => {
+        const values = /** @type {Record<string, string>} */ (formValues(form));
+        const body = { id: values.id?.trim(), siteId: values.siteId, ...(values.name?.trim() ? { name: values.name.trim() } : {}) };
+        const registered = await api('POST', '/devices', body);
+        /** @type {string | null} */
+        let broker = registered.mqtt?.url ?? null;
+        if (!broker) {
+          try {
+            const health = await (await fetch('/health', { headers: { accept: 'application/json' } })).json();
+            broker = typeof health.broker === 'string' ? health.broker : null;
+          } catch {
+            // The snippet then says where to put the broker's address.
+          }
+        }
+        const snippet = JSON.stringify(
+          { deviceId: registered.device.id, siteId: registered.device.siteId, mqtt: { url: broker ?? 'mqtt://DASHBOARD-HOST:1883', password: registered.secret } },
+          null,
+          2,
+        );
+        await showSecretOnce({
+          title: t('devices.registeredTitle', { id: registered.device.id }),
+          label: t('devices.secretLabel'),
+          secret: registered.secret,
+          extra: [h('p', { class: 'hint', text: t('devices.snippetIntro') }), h('pre', { class: 'snippet', text: snippet })],
+        });
+        location.assign(`/devices?device=${enc(registered.device.id)}`);
+      },
+      form,
+    );
+  });
+  replace(box, section(t('devices.enrol'), form, { test: 'enrol' }));
+  idInput.focus();
+}
+
+/**
+ * One device: its live state, commands, and what may be changed.
+ * @param {HTMLElement} box
+ * @param {PageContext} context
+ * @param {string} id
+ * @param {any[]} sites
+ */
+async function deviceDetail(box, context, id, sites) {
+  await fill(box, async () => {
+    /** @type {any} */
+    let device;
+    /** @type {any} */
+    let state = null;
+    let detailAvailable = true;
+    try {
+      const answer = await get(`/devices/${enc(id)}`);
+      device = answer.device ?? answer;
+      state = answer.live ?? answer.state ?? null;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.missing)) throw error;
+      detailAvailable = false;
+      device = (await loadDevices()).find((candidate) => candidate.id === id);
+      if (!device) throw new ApiError(404, { error: t('devices.notFound', { id }) });
+    }
+    /** @type {any} */
+    let configStatus = null;
+    if (!state) {
+      try {
+        configStatus = await get(`/devices/${enc(id)}/config-status`);
+      } catch {
+        configStatus = null;
+      }
+    }
+    const config = state?.config ?? (configStatus ? { requested: configStatus.published, applied: configStatus.applied, pending: configStatus.pending, error: configStatus.configError } : null);
+    const site = sites.find((candidate) => candidate.id === device.siteId);
+
+    /** @type {Array<[string, import('../lib/dom.js').Child]>} */
+    const facts = [
+      [t('devices.site'), `${siteName(site, device.siteId)} (${device.siteId})`],
+      [t('devices.connection'), connectionPill({ ...device, state })],
+      [t('devices.lastSeen'), device.lastSeen ? `${formatAgo(device.lastSeen)} · ${formatInstant(device.lastSeen, site?.timeZone)}` : t('common.never')],
+      [t('devices.backlog'), backlogText({ ...device, state })],
+      [t('devices.rejected'), String(state?.backlog?.rejected ?? device.status?.rejected ?? '—')],
+      [t('devices.clock'), device.status?.clock ? (device.status.clock.synced ? t('device.clockSynced') : t('device.clockUnsynced')) : '—'],
+      [t('devices.software'), state?.softwareVersion ?? device.status?.version ?? '—'],
+      [
+        t('devices.config'),
+        config
+          ? h(
+              'span',
+              { dataset: { test: 'config-state' } },
+              t('devices.configVersions', { requested: config.requested === null || config.requested === undefined ? '—' : `v${config.requested}`, applied: config.applied === null || config.applied === undefined ? '—' : `v${config.applied}` }),
+              ' ',
+              config.pending ? pill(t('devices.configPending'), 'warn') : pill(t('devices.configApplied'), 'ok'),
+              config.error ? h('span', { class: 'error-text', text: ` ${config.error}` }) : null,
+            )
+          : device.status?.configVersion !== undefined
+            ? `v${device.status.configVersion}`
+            : '—',
+      ],
+      [t('devices.enabled'), device.enabled === false ? pill(t('devices.disabled'), 'bad') : device.enabled === true ? pill(t('devices.enabledYes'), 'ok') : '—'],
+    ];
+    if (device.disabledReason) facts.push([t('devices.disabledReason'), device.disabledReason]);
+    if (state?.health) {
+      for (const part of /** @type {const} */ (['readers', 'bleScanner', 'bleAdvertiser', 'wifi'])) {
+        const health = state.health[part];
+        if (!health) continue;
+        facts.push([t(`devices.part.${part}`), h('span', {}, pill(t(`health.${health.level}`), health.level === 'ok' ? 'ok' : health.level === 'degraded' ? 'bad' : 'muted'), health.reason ? ` ${health.reason}` : '')]);
+      }
+    } else if (device.status?.readers) {
+      facts.push([t('devices.part.readers'), device.status.readers.map((/** @type {any} */ reader) => `${reader.id}: ${reader.state}`).join(', ') || '—']);
+    }
+    if ((state?.alarms ?? device.status?.alarms ?? []).length > 0) facts.push([t('devices.alarms'), (state?.alarms ?? device.status?.alarms).join('; ')]);
+    if (state?.attention?.length) facts.push([t('devices.attention'), h('span', {}, state.attention.map((/** @type {string} */ reason) => pill(t(`attention.${reason}`), 'warn')))]);
+
+    const commandResult = h('div', { class: 'command-result', dataset: { test: 'command-result' }, 'aria-live': 'polite' });
+    /** @param {'identify' | 'resync'} command */
+    const send = (command) => async (/** @type {MouseEvent} */ event) => {
+      const trigger = /** @type {HTMLButtonElement} */ (event.currentTarget);
+      replace(commandResult, h('span', { class: 'loading', text: t('devices.commandSending') }));
+      await busy(trigger, async () => {
+        try {
+          const answer = await api('POST', `/devices/${enc(id)}/commands`, { command, waitSeconds: 5 });
+          if (!answer.reply) replace(commandResult, notice('warn', t('devices.commandNoReply', { command: t(`devices.command.${command}`) })));
+          else if (answer.reply.ok) replace(commandResult, notice('ok', t('devices.commandOk', { command: t(`devices.command.${command}`) })));
+          else replace(commandResult, notice('error', t('devices.commandFailed', { command: t(`devices.command.${command}`), error: answer.reply.error ?? '' })));
+        } catch (error) {
+          replace(commandResult, notice('error', errorText(error)));
+        }
+      });
+    };
+
+    const editBox = h('div');
+    if (context.can('devices:write')) editForm(editBox, device, sites);
+
+    return section(
+      t('devices.detailTitle', { id: device.name ? `${device.name} (${device.id})` : device.id }),
+      [
+        detailAvailable ? null : notAvailable(t('devices.liveState')),
+        h('dl', { class: 'facts', dataset: { test: 'device-facts' } }, facts.map(([label, value]) => [h('dt', { text: label }), h('dd', {}, value)]).flat()),
+        context.can('devices:command')
+          ? h(
+              'div',
+              { class: 'form-actions' },
+              button(t('devices.command.identify'), { test: 'cmd-identify', onClick: send('identify') }),
+              button(t('devices.command.resync'), { test: 'cmd-resync', onClick: send('resync') }),
+            )
+          : null,
+        commandResult,
+        editBox,
+      ],
+      { test: 'device-detail', actions: [h('a', { class: 'btn btn-link', href: '/devices', text: t('common.close') })] },
+    );
+  });
+}
+
+/**
+ * Rename, move, enable/disable: PATCH /devices/:id.
+ * @param {HTMLElement} box
+ * @param {any} device
+ * @param {any[]} sites
+ */
+function editForm(box, device, sites) {
+  const enabled = checkbox('enabled', device.enabled !== false);
+  const form = h(
+    'form',
+    { class: 'form', dataset: { test: 'device-edit' }, novalidate: true },
+    formErrorBox(),
+    h('h3', { text: t('devices.change') }),
+    h(
+      'div',
+      { class: 'grid-3' },
+      field(t('devices.name'), input('name', { value: device.name ?? '' }), { name: 'name' }),
+      field(t('devices.site'), select('siteId', sites.map((site) => [site.id, `${siteName(site)} (${site.id})`]), device.siteId), { name: 'siteId', hint: t('devices.moveHint') }),
+      field(t('devices.reason'), input('reason', { value: device.disabledReason ?? '' }), { name: 'reason', hint: t('devices.reasonHint') }),
+    ),
+    field(t('devices.enabledLabel'), enabled, { name: 'enabled', hint: t('devices.enabledHint') }),
+    h('div', { class: 'form-actions' }, button(t('common.save'), { kind: 'primary', type: 'submit', test: 'save-device' })),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(
+      /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]')),
+      async () => {
+        const values = formValues(form);
+        const name = String(values.name ?? '').trim();
+        const body = /** @type {Record<string, unknown>} */ ({});
+        if (name !== (device.name ?? '')) body.name = name || null;
+        if (values.siteId && values.siteId !== device.siteId) body.siteId = values.siteId;
+        if ((values.enabled === true) !== (device.enabled !== false)) {
+          body.enabled = values.enabled === true;
+          const reason = String(values.reason ?? '').trim();
+          if (!body.enabled && reason) body.reason = reason;
+        }
+        if (Object.keys(body).length === 0) return;
+        try {
+          await api('PATCH', `/devices/${enc(device.id)}`, body);
+        } catch (error) {
+          if (error instanceof ApiError && error.missing) throw new ApiError(404, { error: t('common.notAvailable', { what: t('devices.change') }) });
+          throw error;
+        }
+        toast(t('devices.saved', { id: device.id }));
+        location.assign(`/devices?device=${enc(device.id)}`);
+      },
+      form,
+    );
+  });
+  replace(box, form);
+}

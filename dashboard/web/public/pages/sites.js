@@ -1,0 +1,302 @@
+// @ts-check
+/**
+ * Sites: the list, and one site's editor: names, time zone, the location rule, the geofence on the
+ * map, the site's Wi-Fi access points and its rotating beacons.
+ */
+import { ApiError, api, enc, get, query } from '../lib/api.js';
+import { formValues, h, replace } from '../lib/dom.js';
+import { geofenceEditor } from '../lib/geofence-editor.js';
+import { formatInstant, siteName, t } from '../lib/i18n.js';
+import { busy, button, checkbox, field, fill, formErrorBox, input, notice, pill, row, section, select, table, toast } from '../lib/ui.js';
+
+/** @typedef {import('../app.js').PageContext} PageContext */
+
+const ENTITY_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const FACTORS = /** @type {const} */ (['gps', 'wifi', 'ble']);
+
+/** 16 random bytes as 32 upper-case hex digits: a beacon key, made in the browser, never shown. */
+function randomKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+}
+
+/** @param {PageContext} context */
+export async function mount(context) {
+  const { main } = context;
+  const params = new URLSearchParams(location.search);
+  const selected = params.get('site');
+  const creating = params.has('new');
+  const canWrite = context.can('sites:write');
+
+  const listBox = h('div');
+  const editorBox = h('div', { class: 'site-editor-box' });
+  replace(
+    main,
+    h('div', { class: 'page-head' }, h('h1', { text: t('nav.sites') }), canWrite ? h('a', { class: 'btn btn-primary', href: '/sites?new=1', dataset: { test: 'new-site' }, text: t('sites.new') }) : null),
+    editorBox,
+    section(t('sites.all'), listBox),
+  );
+
+  /** @type {any[]} */
+  let sites = [];
+  await fill(listBox, async () => {
+    sites = [];
+    let cursor = null;
+    do {
+      const page = await get(`/sites${query({ limit: 500, cursor })}`);
+      sites.push(...page.sites);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return table(
+      [t('sites.id'), t('sites.name'), t('sites.timeZone'), t('sites.geofence'), t('sites.wifi'), t('sites.beacons'), t('sites.updated')],
+      sites.map((site) =>
+        row(
+          [
+            h('a', { href: `/sites?site=${enc(site.id)}`, text: site.id }),
+            siteName(site),
+            site.timeZone,
+            site.policy.geofence ? t(`fence.kind.${site.policy.geofence.kind}`) : '—',
+            String((site.policy.allowedBssids ?? []).length),
+            String(site.beacons.length),
+            formatInstant(site.updatedAt, site.timeZone),
+          ],
+          { site: site.id },
+        ),
+      ),
+      { empty: t('sites.empty'), test: 'sites-table' },
+    );
+  });
+
+  if (creating && canWrite) siteEditor(editorBox, context, null);
+  else if (selected) {
+    const site = sites.find((candidate) => candidate.id === selected);
+    if (site) siteEditor(editorBox, context, site);
+    else replace(editorBox, notice('error', t('sites.notFound', { id: selected })));
+  }
+}
+
+/**
+ * @param {HTMLElement} box
+ * @param {PageContext} context
+ * @param {any | null} site null: a new site
+ */
+function siteEditor(box, context, site) {
+  const readOnly = !context.can('sites:write');
+  const policy = site?.policy ?? {};
+  const accept = policy.accept ?? { anyOf: 1, factors: ['gps'] };
+  const ruleFactors = 'required' in accept ? accept.required : accept.factors;
+  const ruleKind = 'required' in accept ? 'all' : 'any';
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['Asia/Hong_Kong', 'Asia/Macau', 'Asia/Shanghai', 'Asia/Taipei', 'Asia/Singapore', 'UTC'];
+
+  const idInput = input('id', { value: site?.id ?? '', required: true, readonly: Boolean(site), autocomplete: 'off', pattern: '[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}' });
+  idInput.dataset.test = 'site-id';
+  const nameInput = input('name', { value: site?.name ?? '', required: true });
+  nameInput.dataset.test = 'site-name';
+  const nameZhInput = input('nameZh', { value: site?.nameZh ?? '', lang: 'zh-HK' });
+  const zoneInput = input('timeZone', { value: site?.timeZone ?? 'Asia/Hong_Kong', list: 'time-zones', autocomplete: 'off' });
+  const zoneList = h('datalist', { id: 'time-zones' }, zones.map((zone) => h('option', { value: zone })));
+
+  // The location rule: which factors count, and how many must pass.
+  const factorBoxes = FACTORS.map((factor) => field(t(`factor.${factor}`), checkbox('factors', ruleFactors.includes(factor), factor)));
+  const ruleSelect = select('ruleKind', [['any', t('sites.ruleAny')], ['all', t('sites.ruleAll')]], ruleKind);
+  const anyOfInput = input('anyOf', { type: 'number', min: 1, max: 3, step: '1', value: 'anyOf' in accept ? accept.anyOf : 1 });
+
+  const bssidText = h('textarea', { name: 'allowedBssids', rows: 4, spellcheck: 'false', dataset: { test: 'bssids' }, placeholder: 'A4:2B:B0:11:22:33' });
+  bssidText.value = (policy.allowedBssids ?? []).join('\n');
+
+  /** New beacons to send (they replace the stored ones: their keys cannot be read back). */
+  /** @type {any[] | null} */
+  let newBeacons = null;
+  const beaconBox = h('div', { class: 'beacons' });
+
+  const mapBox = h('div');
+  const warnings = h('div');
+  const form = h(
+    'form',
+    { class: 'form site-form', dataset: { test: 'site-form' }, novalidate: true },
+    formErrorBox(),
+    warnings,
+    h(
+      'fieldset',
+      { disabled: readOnly },
+      h('legend', { text: t('sites.basics') }),
+      h(
+        'div',
+        { class: 'grid-2' },
+        field(t('sites.id'), idInput, { name: 'siteId', hint: site ? undefined : t('sites.idHint') }),
+        field(t('sites.timeZone'), zoneInput, { name: 'timeZone' }),
+        field(t('sites.nameEn'), nameInput, { name: 'name' }),
+        field(t('sites.nameZh'), nameZhInput, { name: 'nameZh' }),
+      ),
+      zoneList,
+    ),
+    h(
+      'fieldset',
+      { disabled: readOnly },
+      h('legend', { text: t('sites.rule') }),
+      h('p', { class: 'hint', text: t('sites.ruleHint') }),
+      h('div', { class: 'inline', dataset: { field: 'policy.accept' } }, factorBoxes, h('div', { class: 'field-error', role: 'alert' })),
+      h('div', { class: 'grid-2' }, field(t('sites.ruleKind'), ruleSelect), field(t('sites.anyOf'), anyOfInput, { name: 'policy.accept.anyOf' })),
+      h(
+        'div',
+        { class: 'grid-2' },
+        field(t('sites.gpsTolerance'), input('gpsToleranceMetres', { type: 'number', min: 0, max: 500, value: policy.gpsToleranceMetres ?? 75 }), { name: 'policy.gpsToleranceMetres' }),
+        field(t('sites.maxAccuracy'), input('maxAccuracyMetres', { type: 'number', min: 1, max: 2000, value: policy.maxAccuracyMetres ?? 100 }), { name: 'policy.maxAccuracyMetres' }),
+        field(t('sites.maxFixAge'), input('maxFixAgeSeconds', { type: 'number', min: 1, max: 3600, value: policy.maxFixAgeSeconds ?? 120 }), { name: 'policy.maxFixAgeSeconds' }),
+        field(t('sites.minRssi'), input('minBeaconRssi', { type: 'number', min: -127, max: 0, value: policy.minBeaconRssi ?? -100 }), { name: 'policy.minBeaconRssi' }),
+      ),
+      field(t('sites.keepRawEvidence'), checkbox('keepRawEvidence', policy.keepRawEvidence === true), { hint: t('sites.keepRawEvidenceHint') }),
+    ),
+    h('fieldset', {}, h('legend', { text: t('sites.geofence') }), h('div', { dataset: { field: 'policy.geofence' } }, mapBox, h('div', { class: 'field-error', role: 'alert' }))),
+    h(
+      'fieldset',
+      { disabled: readOnly },
+      h('legend', { text: t('sites.wifi') }),
+      field(t('sites.bssids'), bssidText, { name: 'policy.allowedBssids', hint: t('sites.bssidsHint'), wide: true }),
+      field(t('sites.acceptScanned'), checkbox('acceptScannedBssids', policy.acceptScannedBssids === true), { hint: t('sites.acceptScannedHint') }),
+    ),
+    h('fieldset', { disabled: readOnly }, h('legend', { text: t('sites.beacons') }), h('div', { dataset: { field: 'beacons' } }, beaconBox, h('div', { class: 'field-error', role: 'alert' }))),
+    readOnly ? null : h('div', { class: 'form-actions sticky-actions' }, button(t('common.save'), { kind: 'primary', type: 'submit', test: 'save-site' }), h('a', { class: 'btn btn-secondary', href: '/sites', text: t('common.cancel') })),
+  );
+
+  replace(box, section(site ? t('sites.editTitle', { name: siteName(site, site.id) }) : t('sites.new'), form, { test: 'site-editor' }));
+  const editor = geofenceEditor(mapBox, { geofence: policy.geofence ?? null, settings: context.config.map, readOnly });
+
+  const renderBeacons = () => {
+    const stored = site?.beacons ?? [];
+    const shown = newBeacons ?? stored;
+    const rows = shown.map((/** @type {any} */ beacon, /** @type {number} */ index) =>
+      row([
+        beacon.kind === 'eid' ? t('beacon.eid') : t('beacon.ibeacon'),
+        beacon.kind === 'eid' ? beacon.gatewayId ?? '—' : `${beacon.uuid} / ${beacon.major}`,
+        String(beacon.rotationExponent),
+        newBeacons ? pill(t('beacon.new'), 'info') : h('code', { text: beacon.identityKeyFingerprint ?? beacon.siteKeyFingerprint ?? '' }),
+        newBeacons && !readOnly
+          ? button(t('common.remove'), {
+              kind: 'link',
+              onClick: () => {
+                newBeacons?.splice(index, 1);
+                renderBeacons();
+              },
+            })
+          : '',
+      ]),
+    );
+    const gatewayInput = input('beaconGateway', { placeholder: 'gw-1' });
+    const uuidInput = input('beaconUuid', { placeholder: 'E2C56DB5-DFFB-48D2-B060-D0F5A71096E0' });
+    const majorInput = input('beaconMajor', { type: 'number', min: 0, max: 65535, value: '' });
+    const rotationInput = input('beaconRotation', { type: 'number', min: 0, max: 15, value: 8 });
+    const add = (/** @type {'eid' | 'ibeacon-minor'} */ kind) => {
+      const rotationExponent = Number(rotationInput.value);
+      const list = newBeacons ?? [];
+      if (kind === 'eid') {
+        list.push({ kind: 'eid', ...(gatewayInput.value.trim() ? { gatewayId: gatewayInput.value.trim() } : {}), identityKey: randomKey(), rotationExponent, epochUnixSeconds: Math.floor(Date.now() / 1000) });
+      } else {
+        const uuid = uuidInput.value.trim() || crypto.randomUUID().toUpperCase();
+        list.push({ kind: 'ibeacon-minor', siteKey: randomKey(), rotationExponent, uuid, major: Number(majorInput.value || 1) });
+      }
+      newBeacons = list;
+      renderBeacons();
+    };
+    replace(
+      beaconBox,
+      h('p', { class: 'hint', text: t('beacon.intro') }),
+      table([t('beacon.kind'), t('beacon.where'), t('beacon.rotation'), t('beacon.key'), ''], rows, { empty: t('beacon.none') }),
+      newBeacons && stored.length > 0 ? notice('warn', t('beacon.replaceWarning', { n: stored.length })) : null,
+      readOnly
+        ? null
+        : h(
+            'details',
+            { class: 'add-beacon' },
+            h('summary', { text: t('beacon.add') }),
+            h(
+              'div',
+              { class: 'grid-2' },
+              field(t('beacon.gateway'), gatewayInput, { hint: t('beacon.gatewayHint') }),
+              field(t('beacon.rotationLabel'), rotationInput, { hint: t('beacon.rotationHint') }),
+              field(t('beacon.uuid'), uuidInput, { hint: t('beacon.uuidHint') }),
+              field(t('beacon.major'), majorInput),
+            ),
+            h(
+              'div',
+              { class: 'form-actions' },
+              button(t('beacon.addEid'), { onClick: () => add('eid') }),
+              button(t('beacon.addIbeacon'), { onClick: () => add('ibeacon-minor') }),
+              stored.length > 0 && !newBeacons
+                ? button(t('beacon.removeAll'), {
+                    kind: 'danger',
+                    onClick: () => {
+                      newBeacons = [];
+                      renderBeacons();
+                    },
+                  })
+                : null,
+              newBeacons
+                ? button(t('beacon.keepStored'), {
+                    onClick: () => {
+                      newBeacons = null;
+                      renderBeacons();
+                    },
+                  })
+                : null,
+            ),
+          ),
+    );
+  };
+  renderBeacons();
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submit = /** @type {HTMLButtonElement | null} */ (form.querySelector('button[type=submit]'));
+    void busy(
+      submit,
+      async () => {
+        const values = formValues(form);
+        const id = String(values.id ?? '').trim();
+        if (!ENTITY_ID.test(id)) throw fieldError('siteId', t('sites.idHint'));
+        const factors = /** @type {string[]} */ (values.factors ?? []);
+        const geofence = editor.get();
+        const rule = values.ruleKind === 'all' ? { required: factors } : { anyOf: Number(values.anyOf), factors };
+        const { geofence: _old, ...kept } = policy;
+        const body = {
+          name: String(values.name ?? '').trim(),
+          nameZh: String(values.nameZh ?? '').trim() || null,
+          timeZone: String(values.timeZone ?? '').trim() || 'Asia/Hong_Kong',
+          policy: {
+            ...kept,
+            siteId: id,
+            ...(geofence ? { geofence } : {}),
+            accept: rule,
+            allowedBssids: String(values.allowedBssids ?? '')
+              .split(/[\s,]+/)
+              .map((line) => line.trim())
+              .filter(Boolean),
+            acceptScannedBssids: values.acceptScannedBssids === true,
+            gpsToleranceMetres: Number(values.gpsToleranceMetres),
+            maxAccuracyMetres: Number(values.maxAccuracyMetres),
+            maxFixAgeSeconds: Number(values.maxFixAgeSeconds),
+            minBeaconRssi: Number(values.minBeaconRssi),
+            keepRawEvidence: values.keepRawEvidence === true,
+          },
+          ...(newBeacons ? { beacons: newBeacons } : {}),
+        };
+        const written = await api('PUT', `/sites/${enc(id)}`, body);
+        toast(written.created ? t('sites.created', { id }) : t('sites.saved', { id }));
+        if (written.warnings?.length) sessionStorage.setItem('punchgate.siteWarnings', JSON.stringify(written.warnings));
+        location.assign(`/sites?site=${enc(id)}`);
+      },
+      form,
+    );
+  });
+
+  // Warnings from the save that brought us here (they survive the reload once).
+  const stored = sessionStorage.getItem('punchgate.siteWarnings');
+  if (stored) {
+    sessionStorage.removeItem('punchgate.siteWarnings');
+    replace(warnings, ...JSON.parse(stored).map((/** @type {string} */ text) => notice('warn', text)));
+  } else if (site) replace(warnings, h('p', { class: 'hint', text: t('sites.savedAt', { at: formatInstant(site.updatedAt, site.timeZone) }) }));
+}
+
+/** A client-side check failing like a server field issue. @param {string} fieldName @param {string} message */
+function fieldError(fieldName, message) {
+  return new ApiError(400, { error: message, issues: [{ in: 'body', field: fieldName, message }] });
+}
