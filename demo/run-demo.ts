@@ -145,7 +145,8 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
   await reader.start();
 
   io.stdout(`punchgate demo is running (data in ${dataDir})
-  dashboard:        ${dashboard.url}/health
+  console:          ${dashboard.url}/  (sign in with the admin login below; English / 繁中)
+  dashboard health: ${dashboard.url}/health
   admin sign-in:    username: ${login.username}  password: ${login.password}
                     (one-time: change it at first sign-in; POST ${dashboard.url}/api/v1/session)
   API token:        token: ${apiToken}

@@ -42,6 +42,10 @@ describe('punchgate demo (what npm start runs)', () => {
       const signIn = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: login![1], password: login![2] }) });
       expect(signIn.status).toBe(200);
       expect(await signIn.json()).toMatchObject({ mustChangePassword: true });
+      // The console it points at answers (its root sends a browser on to the overview page).
+      const consoleUrl = /console: +(http:\/\/\S+)/.exec(demo.output())?.[1];
+      expect(consoleUrl).toBe(`${base}/`);
+      expect((await fetch(consoleUrl as string, { redirect: 'manual' })).status).toBe(302);
     } finally {
       demo.kill('SIGINT');
     }
