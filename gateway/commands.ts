@@ -7,8 +7,11 @@ import type { ReaderDriver } from '../firmware-bridge/reader-driver.js';
 export type CommandResult = Record<string, unknown> | void;
 
 export interface CommandDependencies {
-  /** `resync`: e.g. check the clock now and wake the uplink to send its backlog. */
-  resync: () => Promise<CommandResult>;
+  /**
+   * `resync`: e.g. check the clock now and wake the uplink to send its backlog; with
+   * `includeRejected`, punches the server refused are sent again too (after a fix on its side).
+   */
+  resync: (options: { includeRejected: boolean }) => Promise<CommandResult>;
   /** `reload`: re-read the local roster file (see reloadRosterFile). */
   reload: () => Promise<CommandResult>;
   /** `identify`: the readers to blink and beep, as a list or as a function giving the current ones. */
@@ -96,8 +99,11 @@ export class CommandHandler {
 
   private dispatch(command: DeviceCommand): Promise<CommandResult> {
     switch (command.command) {
-      case 'resync':
-        return this.deps.resync();
+      case 'resync': {
+        const includeRejected = command.args?.includeRejected;
+        if (includeRejected !== undefined && typeof includeRejected !== 'boolean') throw new Error('args.includeRejected must be true or false');
+        return this.deps.resync({ includeRejected: includeRejected === true });
+      }
       case 'reload':
         return this.deps.reload();
       case 'identify':

@@ -42,9 +42,9 @@ export function attachRemoteControl(options: RemoteControlOptions): void {
   });
 
   const commands = new CommandHandler({
-    resync: async () => {
+    resync: async ({ includeRejected }) => {
       await options.clock?.check();
-      return uplink.resync();
+      return uplink.resync({ includeRejected });
     },
     reload: async () => {
       const reloaded = await reloadRosterFile({ file: options.rosterFile, roster: store.roster, pushedVersion: () => applier.appliedVersion() });

@@ -33,7 +33,10 @@ export interface ConfigPushOptions {
   retryMs?: number;
   /** Publish every device's last config again at start (a broker that lost its retained messages). */
   republishOnStart?: boolean;
-  /** A site's hands-free setting, where the dashboard keeps one. */
+  /**
+   * Overrides the hands-free setting pushed for a site; by default each snapshot's
+   * `presence.handsFree` is the site's own (`site.handsFree`, set through the site routes).
+   */
   handsFree?: (site: Site) => HandsFreeSetting | undefined;
 }
 
@@ -73,9 +76,10 @@ const emptyTargets = (): Targets => ({ all: false, sites: new Set(), devices: ne
 
 /**
  * Keeps every gateway's pushed config equal to what the central database says: after a change
- * that affects gateways (an employee's badges, status, sites or consent; a site's settings or
- * beacons; a device's site) it rebuilds the snapshot of every affected device and publishes it,
- * retained, if its content changed (ConfigPublisher.publishIfChanged: version = previous + 1).
+ * that affects gateways (an employee's badges, status, sites or consent; a site's settings,
+ * hands-free setting or beacons; a device's site) it rebuilds the snapshot of every affected
+ * device and publishes it, retained, if its content changed (ConfigPublisher.publishIfChanged:
+ * version = previous + 1).
  *
  * Changes are coalesced: each one restarts a short debounce (bounded by `maxDelayMs`), and a flush
  * builds each site's roster once for all its devices. One flush runs at a time; changes arriving

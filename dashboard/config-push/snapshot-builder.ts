@@ -18,7 +18,10 @@ export interface SnapshotBuilderOptions {
   sites: SiteRepository;
   /** Revoked badges (and badges of employees who stopped) stay in rosters as `revoked` this long. */
   revokedRetentionDays: number;
-  /** A site's hands-free setting, where the dashboard keeps one; undefined: left out of the snapshot. */
+  /**
+   * A site's hands-free setting, replacing the one stored with the site (`site.handsFree`, the
+   * default); undefined: left out of the snapshot (the gateway then runs with hands-free off).
+   */
   handsFree?: (site: Site) => HandsFreeSetting | undefined;
   now: () => Date;
 }
@@ -45,7 +48,8 @@ interface Candidate {
 /**
  * Builds device config snapshots from the central database: the device's site, the roster of
  * everyone listed at the site, and the site's presence settings (Wi-Fi access points, the
- * gateway's own EID beacon key, the site's rotating iBeacon).
+ * gateway's own EID beacon key, the site's rotating iBeacon, the site's hands-free setting,
+ * always stated, on or off).
  *
  * Roster rules, in the site's local day:
  * - a badge in force of an employee who is `active` and within activeFrom..activeUntil: `active`;
@@ -83,8 +87,8 @@ export class SnapshotBuilder {
           : {}),
       };
     }
-    const handsFree = this.options.handsFree?.(site);
-    if (handsFree) presence.handsFree = handsFree;
+    const handsFree = this.options.handsFree ? this.options.handsFree(site) : site.handsFree;
+    if (handsFree) presence.handsFree = { enabled: handsFree.enabled, punchOutAfterSeconds: handsFree.punchOutAfterSeconds };
     return { site: { id: site.id, name: site.name, timeZone: site.timeZone }, roster: base.roster, presence };
   }
 

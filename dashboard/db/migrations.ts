@@ -212,6 +212,14 @@ export const centralMigrations: readonly string[] = [
   ALTER TABLE devices ADD COLUMN disabled_at TEXT;
   ALTER TABLE devices ADD COLUMN disabled_reason TEXT;
   `,
+  // Sites get a postal address (English and Traditional Chinese) and their hands-free setting,
+  // pushed to every gateway of the site as presence.handsFree. hands_free is JSON
+  // {enabled, punchOutAfterSeconds}; NULL: off, with the default punch-out delay.
+  `
+  ALTER TABLE sites ADD COLUMN address TEXT;
+  ALTER TABLE sites ADD COLUMN address_zh TEXT;
+  ALTER TABLE sites ADD COLUMN hands_free TEXT;
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CredentialKind } from '../../core/credential.js';
 import { EntityId } from '../../core/punch.js';
 import type { Database } from '../../platform/sqlite.js';
+import { BOOTSTRAP_TOKEN_ID } from '../auth/api-tokens.js';
 
 /**
  * Employees and their badges as the console writes and shows them. The employee number is the
@@ -72,27 +73,36 @@ export interface EmployeeWrite extends EmployeeBody {
 
 export const CredentialView = z.object({ kind: CredentialKind, uid: z.string() });
 
-/** One badge assignment: current (revokedAt null) or past. Revoking keeps the row. */
+/**
+ * One badge assignment: current (revokedAt null) or past. Revoking keeps the row. `assignedBy`
+ * and `revokedBy` are the actor's id (a user's or an API token's, or `system`); the `…ByName`
+ * beside each is who that is now (a user's username, a token's name; see {@link actorNameOf}),
+ * so that everyone who may read the history can read who made it, without the user list.
+ */
 export const BadgeView = z.object({
   id: z.number().int(),
   employeeNumber: z.string(),
   credential: CredentialView,
   assignedAt: z.string(),
   assignedBy: z.string().nullable(),
+  assignedByName: z.string().nullable(),
   revokedAt: z.string().nullable(),
   revokedBy: z.string().nullable(),
+  revokedByName: z.string().nullable(),
   revokeReason: z.string().nullable(),
 });
 export type BadgeView = z.infer<typeof BadgeView>;
 
-/** One recorded consent to BLE tag tracking (PDPO opt-in): withdrawn ones stay as history. */
+/** One recorded consent to BLE tag tracking (PDPO opt-in): withdrawn ones stay as history. Names as in {@link BadgeView}. */
 export const ConsentView = z.object({
   id: z.number().int(),
   employeeNumber: z.string(),
   recordedAt: z.string(),
   recordedBy: z.string().nullable(),
+  recordedByName: z.string().nullable(),
   withdrawnAt: z.string().nullable(),
   withdrawnBy: z.string().nullable(),
+  withdrawnByName: z.string().nullable(),
 });
 export type ConsentView = z.infer<typeof ConsentView>;
 
@@ -118,6 +128,21 @@ export const EmployeeView = z.object({
   updatedAt: z.string(),
 });
 export type EmployeeView = z.infer<typeof EmployeeView>;
+
+/**
+ * The display name of an actor recorded by id in a history row: the user's username or the API
+ * token's name as the database holds them now (`userName`, `tokenName`, joined by id), `system`
+ * for changes the system made (imports, the CLI), the bootstrap token by its name; null when
+ * nobody is recorded or the id is no longer known.
+ */
+export function actorNameOf(id: string | null, userName: string | null, tokenName: string | null): string | null {
+  if (id === null) return null;
+  if (userName !== null) return userName;
+  if (tokenName !== null) return tokenName;
+  if (id === 'system') return 'system';
+  if (id === BOOTSTRAP_TOKEN_ID) return 'bootstrap token';
+  return null;
+}
 
 /** Who makes a change: a signed-in user, an API token, or the system (imports, the CLI). */
 export interface Actor {

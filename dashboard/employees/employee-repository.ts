@@ -1,6 +1,6 @@
 import { CredentialKind, type Credential } from '../../core/credential.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
-import { EmployeeCursorError, type BadgeView, type ConsentView, type EmployeeStatus, type EmployeeView, type EmployeeWrite } from './employee-model.js';
+import { actorNameOf, EmployeeCursorError, type BadgeView, type ConsentView, type EmployeeStatus, type EmployeeView, type EmployeeWrite } from './employee-model.js';
 
 /**
  * The employee tables (migration 3): `employees`, `employee_sites`, `badge_assignments` (one row
@@ -36,6 +36,11 @@ interface BadgeRow {
   revoked_at: string | null;
   revoked_by: string | null;
   revoke_reason: string | null;
+  /** Joined from users / api_tokens by the actor ids (see BADGE_SELECT). */
+  assigned_by_user: string | null;
+  assigned_by_token: string | null;
+  revoked_by_user: string | null;
+  revoked_by_token: string | null;
   [column: string]: SqlValue;
 }
 
@@ -46,8 +51,33 @@ interface ConsentRow {
   recorded_by: string | null;
   withdrawn_at: string | null;
   withdrawn_by: string | null;
+  /** Joined from users / api_tokens by the actor ids (see CONSENT_SELECT). */
+  recorded_by_user: string | null;
+  recorded_by_token: string | null;
+  withdrawn_by_user: string | null;
+  withdrawn_by_token: string | null;
   [column: string]: SqlValue;
 }
+
+/**
+ * Badge rows (`b`) with their actors' names as they are now: history rows keep the actor's id,
+ * and the name is looked up by it (users.id, api_tokens.id; both primary keys) whenever the
+ * history is read, so it follows renames and is there for every reader of the history.
+ */
+const BADGE_SELECT = `SELECT b.*, ua.username AS assigned_by_user, ta.name AS assigned_by_token, ur.username AS revoked_by_user, tr.name AS revoked_by_token
+  FROM badge_assignments b
+  LEFT JOIN users ua ON ua.id = b.assigned_by
+  LEFT JOIN api_tokens ta ON ta.id = b.assigned_by
+  LEFT JOIN users ur ON ur.id = b.revoked_by
+  LEFT JOIN api_tokens tr ON tr.id = b.revoked_by`;
+
+/** Consent rows (`c`) with their actors' names, as {@link BADGE_SELECT}. */
+const CONSENT_SELECT = `SELECT c.*, ur.username AS recorded_by_user, tr.name AS recorded_by_token, uw.username AS withdrawn_by_user, tw.name AS withdrawn_by_token
+  FROM ble_consents c
+  LEFT JOIN users ur ON ur.id = c.recorded_by
+  LEFT JOIN api_tokens tr ON tr.id = c.recorded_by
+  LEFT JOIN users uw ON uw.id = c.withdrawn_by
+  LEFT JOIN api_tokens tw ON tw.id = c.withdrawn_by`;
 
 export interface EmployeeQuery {
   siteId?: string;
@@ -89,8 +119,10 @@ export function toBadgeView(row: BadgeRow): BadgeView {
     credential: { kind: CredentialKind.parse(row.credential_kind), uid: row.credential_uid },
     assignedAt: row.assigned_at,
     assignedBy: row.assigned_by,
+    assignedByName: actorNameOf(row.assigned_by, row.assigned_by_user, row.assigned_by_token),
     revokedAt: row.revoked_at,
     revokedBy: row.revoked_by,
+    revokedByName: actorNameOf(row.revoked_by, row.revoked_by_user, row.revoked_by_token),
     revokeReason: row.revoke_reason,
   };
 }
@@ -101,8 +133,10 @@ function toConsentView(row: ConsentRow): ConsentView {
     employeeNumber: row.employee_number,
     recordedAt: row.recorded_at,
     recordedBy: row.recorded_by,
+    recordedByName: actorNameOf(row.recorded_by, row.recorded_by_user, row.recorded_by_token),
     withdrawnAt: row.withdrawn_at,
     withdrawnBy: row.withdrawn_by,
+    withdrawnByName: actorNameOf(row.withdrawn_by, row.withdrawn_by_user, row.withdrawn_by_token),
   };
 }
 
@@ -187,13 +221,13 @@ export class EmployeeRepository {
     }
     const badges = new Map<string, BadgeView[]>();
     for (const row of await this.db.all<BadgeRow>(
-      `SELECT * FROM badge_assignments WHERE employee_number IN (${inList}) AND revoked_at IS NULL ORDER BY assigned_at, id`,
+      `${BADGE_SELECT} WHERE b.employee_number IN (${inList}) AND b.revoked_at IS NULL ORDER BY b.assigned_at, b.id`,
       numbers,
     )) {
       badges.set(row.employee_number, [...(badges.get(row.employee_number) ?? []), toBadgeView(row)]);
     }
     const consents = new Map<string, ConsentView>();
-    for (const row of await this.db.all<ConsentRow>(`SELECT * FROM ble_consents WHERE employee_number IN (${inList}) AND withdrawn_at IS NULL`, numbers)) {
+    for (const row of await this.db.all<ConsentRow>(`${CONSENT_SELECT} WHERE c.employee_number IN (${inList}) AND c.withdrawn_at IS NULL`, numbers)) {
       consents.set(row.employee_number, toConsentView(row));
     }
     return rows.map((row) => ({
@@ -256,7 +290,7 @@ export class EmployeeRepository {
 
   /** The assignment in force for a credential, whoever holds it. */
   async currentAssignment(credential: Credential): Promise<BadgeView | undefined> {
-    const row = await this.db.get<BadgeRow>('SELECT * FROM badge_assignments WHERE credential_kind = ? AND credential_uid = ? AND revoked_at IS NULL', [
+    const row = await this.db.get<BadgeRow>(`${BADGE_SELECT} WHERE b.credential_kind = ? AND b.credential_uid = ? AND b.revoked_at IS NULL`, [
       credential.kind,
       credential.uid,
     ]);
@@ -264,7 +298,7 @@ export class EmployeeRepository {
   }
 
   async badge(id: number): Promise<BadgeView | undefined> {
-    const row = await this.db.get<BadgeRow>('SELECT * FROM badge_assignments WHERE id = ?', [id]);
+    const row = await this.db.get<BadgeRow>(`${BADGE_SELECT} WHERE b.id = ?`, [id]);
     return row ? toBadgeView(row) : undefined;
   }
 
@@ -287,7 +321,7 @@ export class EmployeeRepository {
   async badgeHistory(employeeNumber: string, page: { limit: number; cursor?: string }): Promise<Page<BadgeView>> {
     const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number');
     const rows = await this.db.all<BadgeRow>(
-      `SELECT * FROM badge_assignments WHERE employee_number = ? ${before === undefined ? '' : 'AND id < ?'} ORDER BY id DESC LIMIT ?`,
+      `${BADGE_SELECT} WHERE b.employee_number = ? ${before === undefined ? '' : 'AND b.id < ?'} ORDER BY b.id DESC LIMIT ?`,
       before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],
     );
     const items = rows.slice(0, page.limit);
@@ -296,12 +330,12 @@ export class EmployeeRepository {
   }
 
   async currentConsent(employeeNumber: string): Promise<ConsentView | undefined> {
-    const row = await this.db.get<ConsentRow>('SELECT * FROM ble_consents WHERE employee_number = ? AND withdrawn_at IS NULL', [employeeNumber]);
+    const row = await this.db.get<ConsentRow>(`${CONSENT_SELECT} WHERE c.employee_number = ? AND c.withdrawn_at IS NULL`, [employeeNumber]);
     return row ? toConsentView(row) : undefined;
   }
 
   async consent(id: number): Promise<ConsentView | undefined> {
-    const row = await this.db.get<ConsentRow>('SELECT * FROM ble_consents WHERE id = ?', [id]);
+    const row = await this.db.get<ConsentRow>(`${CONSENT_SELECT} WHERE c.id = ?`, [id]);
     return row ? toConsentView(row) : undefined;
   }
 
@@ -317,7 +351,7 @@ export class EmployeeRepository {
   async consentHistory(employeeNumber: string, page: { limit: number; cursor?: string }): Promise<Page<ConsentView>> {
     const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number');
     const rows = await this.db.all<ConsentRow>(
-      `SELECT * FROM ble_consents WHERE employee_number = ? ${before === undefined ? '' : 'AND id < ?'} ORDER BY id DESC LIMIT ?`,
+      `${CONSENT_SELECT} WHERE c.employee_number = ? ${before === undefined ? '' : 'AND c.id < ?'} ORDER BY c.id DESC LIMIT ?`,
       before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],
     );
     const items = rows.slice(0, page.limit);

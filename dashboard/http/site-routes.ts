@@ -1,14 +1,31 @@
 import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BeaconRegistrations, type BeaconRegistration } from '../../core/beacon/beacon-registry.js';
+import { BeaconRegistration, BeaconRegistrations } from '../../core/beacon/beacon-registry.js';
 import { factorsOf, SiteLocationPolicy } from '../../core/location/index.js';
 import { EntityId } from '../../core/punch.js';
 import { DEFAULT_TIME_ZONE, TimeZone } from '../../core/time.js';
 import type { AuditLog } from '../auth/audit.js';
 import { principalOf } from '../auth/auth-plugin.js';
 import { reachesSite, siteFilter } from '../auth/permissions.js';
-import { BeaconKeyConflictError, SiteCursorError, SiteView, toSiteView, type SiteRepository } from '../db/site-repository.js';
+import {
+  BeaconAmbiguousError,
+  BeaconKeyConflictError,
+  BeaconKeyInUseError,
+  BeaconLimitError,
+  BeaconNotFoundError,
+  BeaconView,
+  HANDS_FREE_OFF,
+  LastBleBeaconError,
+  MAX_SITE_BEACONS,
+  SiteCursorError,
+  SiteHandsFree,
+  SiteNotFoundError,
+  SiteView,
+  toBeaconView,
+  toSiteView,
+  type SiteRepository,
+} from '../db/site-repository.js';
 import { ErrorWithIssues, fieldErrorHandler, invalid, type FieldIssue } from './validation.js';
 
 export interface SiteRoutesOptions {
@@ -17,15 +34,38 @@ export interface SiteRoutesOptions {
   now: () => Date;
 }
 
-/** Beacons one site may register (a site has a few gateways, each with one EID beacon, plus its iBeacon). */
-export const MAX_SITE_BEACONS = 64;
+export { MAX_SITE_BEACONS };
 
 const SiteParams = z.object({ siteId: EntityId }).strict();
+const BeaconParams = z
+  .object({
+    siteId: EntityId,
+    beaconId: z
+      .string()
+      .regex(/^(?:(?:eid|ibm)-[0-9A-Fa-f]{16}|sha256:[0-9A-Fa-f]{16})$/i, 'must be a beacon id (eid-… or ibm-… and 16 hex digits) or a key fingerprint (sha256: and 16 hex digits)'),
+  })
+  .strict();
+
+/** Control characters other than tabs and line breaks: never part of an address. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/** A postal address: a line or a few, trimmed. */
+const addressText = (field: string) =>
+  z
+    .string({ error: `${field} must be a string or null` })
+    .trim()
+    .min(1, `${field} must not be empty; leave it out or send null`)
+    .max(300, `${field} may be at most 300 characters`)
+    .refine((text) => !CONTROL_CHARACTERS.test(text), `${field} must not hold control characters (line breaks are fine)`)
+    .nullable()
+    .optional();
 
 /**
- * The body of `PUT /sites/:siteId`. `policy.siteId` and each beacon's `siteId` may be left out:
- * they are the site's id. `beacons` left out keeps the site's stored beacons (so a console that
- * only ever sees key fingerprints can still rename a site); `[]` removes them.
+ * The body of `PUT /sites/:siteId`: the whole site. `policy.siteId` and each beacon's `siteId`
+ * may be left out: they are the site's id. `address`, `addressZh` left out are cleared and
+ * `handsFree` left out is off, as any field of a replaced document; `beacons` alone is different:
+ * left out, the site's stored beacons are kept (a console that only ever sees key fingerprints
+ * cannot send them back; it adds and removes beacons one at a time instead); `[]` removes them.
  */
 export const SiteBody = z
   .object({
@@ -37,8 +77,12 @@ export const SiteBody = z
       .max(120, 'nameZh may be at most 120 characters')
       .nullable()
       .optional(),
+    address: addressText('address'),
+    addressZh: addressText('addressZh'),
     timeZone: TimeZone.default(DEFAULT_TIME_ZONE),
     policy: SiteLocationPolicy,
+    /** Hands-free punching with staff BLE tags at the site's gateways; off when left out. */
+    handsFree: SiteHandsFree.optional(),
     beacons: z
       .array(z.unknown(), { error: 'beacons must be a list' })
       .max(MAX_SITE_BEACONS, `a site may register at most ${MAX_SITE_BEACONS} beacons`)
@@ -48,6 +92,8 @@ export const SiteBody = z
   .strict();
 
 const SiteWritten = z.object({ site: SiteView, created: z.boolean(), warnings: z.array(z.string()) });
+const BeaconAdded = z.object({ site: SiteView, beacon: BeaconView, warnings: z.array(z.string()) });
+const BeaconRemoved = z.object({ site: SiteView, removed: z.array(BeaconView) });
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -62,6 +108,13 @@ const fillSiteIds: preValidationHookHandler = async (request) => {
   if (Array.isArray(body.beacons)) {
     for (const beacon of body.beacons) if (isPlainObject(beacon) && !('siteId' in beacon)) beacon.siteId = siteId;
   }
+};
+
+/** Fills in the site id (from the path) of the one beacon `POST /sites/:siteId/beacons` adds, where left out. */
+const fillBeaconSiteId: preValidationHookHandler = async (request) => {
+  const siteId = (request.params as { siteId?: unknown }).siteId;
+  const body = request.body;
+  if (typeof siteId === 'string' && isPlainObject(body) && !('siteId' in body)) body.siteId = siteId;
 };
 
 /** Beacons of other sites sharing an iBeacon uuid+major with these: their minors will collide now and then. */
@@ -80,8 +133,10 @@ function sharedMajorWarnings(siteId: string, beacons: readonly BeaconRegistratio
 }
 
 /**
- * /api/v1/sites: create or replace, read, list. Beacon keys go in, only their fingerprints come
- * out. A site-scoped principal sees only its sites; any other site is answered as unknown (404).
+ * /api/v1/sites: create or replace, read, list; add and remove one beacon at a time. Beacon keys
+ * go in, only their fingerprints (and the beacon's id) come out. A site-scoped principal sees only
+ * its sites; any other site is answered as unknown (404). Every change is audited in its own
+ * transaction.
  */
 export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, options) => {
   app.setErrorHandler(fieldErrorHandler);
@@ -119,7 +174,17 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
 
       try {
         const { site, created } = await options.sites.put(
-          { id: siteId, name: body.name, nameZh: body.nameZh ?? null, timeZone: body.timeZone, policy: body.policy, beacons: body.beacons },
+          {
+            id: siteId,
+            name: body.name,
+            nameZh: body.nameZh ?? null,
+            address: body.address ?? null,
+            addressZh: body.addressZh ?? null,
+            timeZone: body.timeZone,
+            policy: body.policy,
+            handsFree: body.handsFree ?? { ...HANDS_FREE_OFF },
+            beacons: body.beacons,
+          },
           options.now(),
           // The audit row in the write's transaction; beacon keys never reach it (the API's view only).
           async ({ before, after }) => {
@@ -146,6 +211,74 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
               })),
             ),
           );
+        }
+        throw error;
+      }
+    },
+  );
+
+  routes.post(
+    '/sites/:siteId/beacons',
+    {
+      config: { permission: 'sites:write' },
+      preValidation: fillBeaconSiteId,
+      schema: {
+        summary: "Register one more beacon at a site; the site's other beacons stay as they are",
+        description:
+          'The key (identityKey of an EID beacon, siteKey of the rotating iBeacon) is given here once and never returned: answers show its fingerprint and the id the beacon is removed by. 409 when any registered beacon, at this site or another, already uses the key.',
+        params: SiteParams,
+        body: BeaconRegistration,
+        response: { 201: BeaconAdded, 400: ErrorWithIssues, 404: ErrorWithIssues, 409: ErrorWithIssues },
+      },
+    },
+    async (request, reply) => {
+      const { siteId } = request.params;
+      const principal = principalOf(request);
+      if (!reachesSite(principal, siteId)) return reply.code(404).send({ error: `site ${siteId} does not exist` });
+      const beacon = request.body;
+      if (beacon.siteId !== siteId) return reply.code(400).send(invalid([{ in: 'body', field: 'siteId', message: `must be this site's id "${siteId}" (or left out)` }]));
+      try {
+        const { site } = await options.sites.addBeacon(siteId, beacon, options.now(), async ({ beacon: added }) => {
+          // The audit row in the write's transaction; the key never reaches it (the API's view only).
+          await options.audit.record({ actor: principal, action: 'site.beacon-add', entity: 'site', entityId: siteId, before: null, after: toBeaconView(added) });
+        });
+        const warnings = sharedMajorWarnings(siteId, [beacon], (await options.sites.allBeacons()).beacons);
+        return reply.code(201).send({ site: toSiteView(site), beacon: toBeaconView(beacon), warnings });
+      } catch (error) {
+        if (error instanceof SiteNotFoundError) return reply.code(404).send({ error: error.message });
+        if (error instanceof BeaconKeyInUseError) return reply.code(409).send(invalid([{ in: 'body', field: error.field, message: error.message }]));
+        if (error instanceof BeaconLimitError) return reply.code(409).send({ error: error.message });
+        throw error;
+      }
+    },
+  );
+
+  routes.delete(
+    '/sites/:siteId/beacons/:beaconId',
+    {
+      config: { permission: 'sites:write' },
+      schema: {
+        summary: "Remove one beacon from a site, by its id or its key's fingerprint",
+        description:
+          "The site's other beacons stay. 409 when the beacon is the site's last and its location rule counts BLE, or when a fingerprint names several beacons (use the id).",
+        params: BeaconParams,
+        response: { 200: BeaconRemoved, 400: ErrorWithIssues, 404: ErrorWithIssues, 409: ErrorWithIssues },
+      },
+    },
+    async (request, reply) => {
+      const { siteId, beaconId } = request.params;
+      const principal = principalOf(request);
+      if (!reachesSite(principal, siteId)) return reply.code(404).send({ error: `site ${siteId} does not exist` });
+      try {
+        const { site, removed } = await options.sites.removeBeacon(siteId, beaconId, options.now(), async ({ removed: gone }) => {
+          const views = gone.map(toBeaconView);
+          await options.audit.record({ actor: principal, action: 'site.beacon-remove', entity: 'site', entityId: siteId, before: views.length === 1 ? views[0] : views, after: null });
+        });
+        return { site: toSiteView(site), removed: removed.map(toBeaconView) };
+      } catch (error) {
+        if (error instanceof SiteNotFoundError || error instanceof BeaconNotFoundError) return reply.code(404).send({ error: error.message });
+        if (error instanceof BeaconAmbiguousError || error instanceof LastBleBeaconError) {
+          return reply.code(409).send(invalid([{ in: 'params', field: 'beaconId', message: error.message }]));
         }
         throw error;
       }

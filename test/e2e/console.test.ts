@@ -214,6 +214,55 @@ describe('web console in Chromium', () => {
     await expect.poll(() => page.locator('[data-test="command-result"]').textContent(), { timeout: 10_000 }).toMatch(/Identify: (done|sent)/);
   }, 60_000);
 
+  it("sets the site's address and hands-free punching, adds a beacon for the gateway and removes it, one at a time", async () => {
+    await page.goto(`${dashboard.url}/sites?site=mk-01`);
+    await settled();
+    await page.locator('[data-test="site-address"]').fill('Shop 3, Mong Kok MTR Station, Kowloon');
+    await page.locator('[data-test="site-address-zh"]').fill('九龍旺角港鐵站 3 號舖');
+    await page.locator('[data-test="hands-free"]').check();
+    await page.locator('[data-test="punch-out-after"]').fill('900');
+    await Promise.all([page.waitForEvent('load'), page.locator('[data-test="save-site"]').click()]);
+    await settled();
+    const saved = (await api('GET', '/sites/mk-01')).body.site;
+    expect(saved).toMatchObject({ address: 'Shop 3, Mong Kok MTR Station, Kowloon', addressZh: '九龍旺角港鐵站 3 號舖', handsFree: { enabled: true, punchOutAfterSeconds: 900 } });
+    expect(await page.locator('[data-test="hands-free"]').isChecked()).toBe(true);
+
+    // Add an EID beacon for gw-1: sent at once with a key made in the browser, shown only by its fingerprint.
+    await page.locator('[data-test="add-beacon"]').click();
+    await page.locator('[data-test="beacon-gateway"]').fill('gw-1');
+    await page.locator('[data-test="add-eid"]').click();
+    const rows = page.locator('[data-test="beacon-table"] tr[data-beacon]');
+    await expect.poll(() => rows.count()).toBe(1);
+    const [beacon] = (await api('GET', '/sites/mk-01')).body.site.beacons;
+    expect(beacon).toMatchObject({ kind: 'eid', gatewayId: 'gw-1', identityKeyFingerprint: expect.stringMatching(/^sha256:/) });
+    expect(await rows.first().textContent()).toContain(beacon.identityKeyFingerprint);
+    const key = (await dashboard.sites.get('mk-01'))?.beacons[0];
+    expect(key?.kind).toBe('eid');
+    const identityKey = key?.kind === 'eid' ? key.identityKey : '';
+    expect((await page.content()).toUpperCase()).not.toContain(identityKey);
+    // The gateway's config carries both, from the database.
+    const pushed = await waitFor('hands-free and the new key in gw-1\'s config', async () => {
+      const row = await dashboard.db.get<{ body: string }>('SELECT body FROM device_configs WHERE device_id = ?', ['gw-1']);
+      const snapshot = row ? (JSON.parse(row.body) as { presence?: { handsFree?: { enabled: boolean }; beacon?: { eid?: { identityKey: string } } } }) : undefined;
+      return snapshot?.presence?.handsFree?.enabled && snapshot.presence.beacon?.eid?.identityKey === identityKey ? snapshot : undefined;
+    }, 10_000);
+    expect(pushed.presence?.handsFree).toEqual({ enabled: true, punchOutAfterSeconds: 900 });
+    await browser.screenshot('03b-site-hands-free-beacon');
+
+    // Remove it again: the other settings stay, nothing is sent but its id.
+    await page.locator('[data-test="remove-beacon"]').click();
+    await page.locator('[data-test="confirm"]').click();
+    await expect.poll(() => rows.count()).toBe(0);
+    const after = (await api('GET', '/sites/mk-01')).body.site;
+    expect(after.beacons).toEqual([]);
+    expect(after).toMatchObject({ address: 'Shop 3, Mong Kok MTR Station, Kowloon', handsFree: { enabled: true, punchOutAfterSeconds: 900 } });
+    expect((await api('GET', '/audit?entity=site&entityId=mk-01')).body.entries.map((entry: { action: string }) => entry.action).slice(0, 3)).toEqual([
+      'site.beacon-remove',
+      'site.beacon-add',
+      'site.put',
+    ]);
+  }, 60_000);
+
   it('adds an employee with a badge, and shows a punch from the gateway live on the overview', async () => {
     await page.goto(`${dashboard.url}/employees?new=1`);
     await settled();
@@ -265,7 +314,13 @@ describe('web console in Chromium', () => {
     expect(result).toBe('revoked');
     await browser.screenshot('05-badge-revoked');
     const history = await api('GET', '/employees/E001/badges');
-    expect(history.body.badges[0]).toMatchObject({ credential: { kind: 'mifare', uid: UID }, revokeReason: 'lost', revokedBy: expect.any(String) });
+    expect(history.body.badges[0]).toMatchObject({ credential: { kind: 'mifare', uid: UID }, revokeReason: 'lost', revokedBy: expect.any(String), revokedByName: 'admin' });
+    // Who assigned and revoked it, by name, in the console and for every role that may read the history (not only admins).
+    const badgeRow = page.locator(`[data-test="badge-table"] tr[data-badge="mifare:${UID}"]`);
+    await expect.poll(() => badgeRow.textContent()).toContain('· admin');
+    const hr = (await dashboard.auth.tokens.create({ name: 'hr reader', role: 'hr' }, undefined)).secret;
+    const asHr = await dashboard.http.inject({ method: 'GET', url: '/api/v1/employees/E001/badges', headers: { authorization: `Bearer ${hr}` } });
+    expect(asHr.json<{ badges: unknown[] }>().badges[0]).toMatchObject({ assignedByName: 'admin', revokedByName: 'admin' });
   }, 60_000);
 
   it('degrades on a dashboard without the overview, the live feed or device details: "not available", the rest still works', async () => {

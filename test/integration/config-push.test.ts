@@ -143,7 +143,8 @@ describe('config push: dashboard -> broker -> gateway', () => {
         beacon: { eid: { identityKey: IK_GW1, rotationExponent: 8, epochUnixSeconds: 1_772_000_000 }, ibeacon: { uuid: UUID, major: 101, siteKey: SK, rotationExponent: 8 } },
       },
     });
-    expect(first?.presence?.handsFree).toBeUndefined();
+    // The site's hands-free setting, stated even while off (the default).
+    expect(first?.presence?.handsFree).toEqual({ enabled: false, punchOutAfterSeconds: 600 });
     await waitFor('config status: applied', async () => (await call('GET', '/devices/gw-1/config-status')).body.pending === false);
 
     expect((await call('PUT', '/employees/E001', { name: 'Chan Tai Man', nameZh: '陳大文', sites: ['mk-01'] })).status).toBe(201);
@@ -180,6 +181,73 @@ describe('config push: dashboard -> broker -> gateway', () => {
     expect(await published('gw-1')).toMatchObject({ roster: [{ credential: { kind: 'mifare', uid: '04A1B2C3' }, status: 'revoked' }] });
     expect((await call('GET', '/devices/gw-404/config-status')).status).toBe(404);
   });
+
+  it("pushes the site's hands-free setting and its beacons, added and removed one at a time, to the gateway", async () => {
+    const secret = newDeviceSecret();
+    await dashboard.devices.register({ id: 'gw-1', siteId: 'mk-01', secretHash: await hashDeviceSecret(secret), createdAt: new Date().toISOString() });
+    gateway = await startTheGateway(secret);
+    await waitFor('the first config at the gateway', async () => (await gateway!.health()).config.version >= 1, 10_000);
+    expect((await published('gw-1'))?.presence?.handsFree).toEqual({ enabled: false, punchOutAfterSeconds: 600 });
+    const admin = { authorization: 'Bearer test-token-0123456789' };
+    const site = (overrides: Record<string, unknown>): Record<string, unknown> => ({ name: 'Mong Kok', nameZh: '旺角', policy: policy('mk-01', ['A4:2B:B0:11:22:33']), ...overrides });
+    const applied = async (version: number): Promise<void> => {
+      await waitFor(`v${version} applied at the gateway`, async () => (await gateway!.health()).config.version === version, 10_000);
+    };
+
+    // Hands-free turned on in the site's settings: every gateway of the site runs with it.
+    const on = await dashboard.http.inject({ method: 'PUT', url: '/api/v1/sites/mk-01', headers: admin, payload: site({ handsFree: { enabled: true, punchOutAfterSeconds: 900 } }) });
+    expect(on.statusCode, on.body).toBe(200);
+    const withHandsFree = await waitFor('hands-free in gw-1\'s config', async () => {
+      const snapshot = await published('gw-1');
+      return snapshot?.presence?.handsFree?.enabled ? snapshot : undefined;
+    }, 5000);
+    expect(withHandsFree.presence?.handsFree).toEqual({ enabled: true, punchOutAfterSeconds: 900 });
+    await applied(withHandsFree.version);
+    // The gateway runs with it: hands-free on without a Bluetooth adapter here is one of its problems.
+    expect((await gateway!.health()).problems).toEqual(expect.arrayContaining([expect.stringMatching(/hands-free punching is on/)]));
+
+    // An address reaches no gateway: no new version.
+    expect((await dashboard.http.inject({ method: 'PUT', url: '/api/v1/sites/mk-01', headers: admin, payload: site({ address: '3 Nathan Road', handsFree: { enabled: true, punchOutAfterSeconds: 900 } }) })).statusCode).toBe(200);
+    push.sitesChanged(['mk-01']);
+    await push.idle();
+    expect((await published('gw-1'))?.version).toBe(withHandsFree.version);
+
+    // gw-1's EID beacon removed by its id: the gateway advertises only the site's iBeacon.
+    const stored = (await dashboard.http.inject({ method: 'GET', url: '/api/v1/sites/mk-01', headers: admin })).json<{ site: { beacons: Array<{ id: string; gatewayId?: string }> } }>();
+    const gw1Beacon = stored.site.beacons.find((beacon) => beacon.gatewayId === 'gw-1');
+    const removed = await dashboard.http.inject({ method: 'DELETE', url: `/api/v1/sites/mk-01/beacons/${gw1Beacon?.id}`, headers: admin });
+    expect(removed.statusCode, removed.body).toBe(200);
+    const withoutEid = await waitFor('gw-1 without its EID key', async () => {
+      const snapshot = await published('gw-1');
+      return snapshot && !snapshot.presence?.beacon?.eid ? snapshot : undefined;
+    }, 5000);
+    expect(withoutEid.presence?.beacon).toEqual({ ibeacon: { uuid: UUID, major: 101, siteKey: SK, rotationExponent: 8, measuredPower: -59 } });
+    expect(withoutEid.presence?.handsFree).toEqual({ enabled: true, punchOutAfterSeconds: 900 });
+
+    // A new EID key for gw-1, added alone: it reaches gw-1 (and only the key's fingerprint comes back).
+    const newKey = '5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A';
+    const added = await dashboard.http.inject({ method: 'POST', url: '/api/v1/sites/mk-01/beacons', headers: admin, payload: { kind: 'eid', gatewayId: 'gw-1', identityKey: newKey, rotationExponent: 9, epochUnixSeconds: 1_772_500_000 } });
+    expect(added.statusCode, added.body).toBe(201);
+    expect(added.body).not.toContain(newKey);
+    const withNewEid = await waitFor('gw-1 with its new EID key', async () => {
+      const snapshot = await published('gw-1');
+      return snapshot?.presence?.beacon?.eid?.identityKey === newKey ? snapshot : undefined;
+    }, 5000);
+    expect(withNewEid.presence?.beacon?.eid).toMatchObject({ identityKey: newKey, rotationExponent: 9, epochUnixSeconds: 1_772_500_000 });
+    await applied(withNewEid.version);
+
+    // Hands-free off again (a replacement that leaves it out): the gateway is told so, explicitly.
+    expect((await dashboard.http.inject({ method: 'PUT', url: '/api/v1/sites/mk-01', headers: admin, payload: site({}) })).statusCode).toBe(200);
+    const off = await waitFor('hands-free off at gw-1', async () => {
+      const snapshot = await published('gw-1');
+      return snapshot?.presence?.handsFree?.enabled === false ? snapshot : undefined;
+    }, 5000);
+    expect(off.presence?.handsFree).toEqual({ enabled: false, punchOutAfterSeconds: 600 });
+    await applied(off.version);
+    expect((await gateway!.health()).problems.filter((problem) => /hands-free/.test(problem))).toEqual([]);
+    const audit = await dashboard.db.all<{ action: string }>("SELECT action FROM audit_log WHERE entity = 'site' AND entity_id = 'mk-01' ORDER BY id");
+    expect(audit.map((row) => row.action)).toEqual(['site.put', 'site.put', 'site.beacon-remove', 'site.beacon-add', 'site.put']);
+  }, 60_000);
 
   it('leaves a device pinned by PUT /devices/{id}/config alone until DELETE hands it back', async () => {
     await dashboard.devices.register({ id: 'gw-1', siteId: 'mk-01', secretHash: await hashDeviceSecret(newDeviceSecret()), createdAt: new Date().toISOString() });

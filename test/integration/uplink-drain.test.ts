@@ -165,10 +165,12 @@ describe('uplink drain over a real broker', () => {
     gw.uplink?.notify();
     await waitFor('the later punch acked', async () => (await queryRows<{ state: string }>(dbFile(), 'SELECT state FROM punches WHERE id = ?', [later]))[0]?.state === 'acked');
 
-    // An operator's resync that includes rejected punches (the server side was fixed) sends them again.
+    // An operator's resync that includes rejected punches (the server side was fixed, a disabled
+    // device enabled again), sent as the dashboard sends it: a command with args.
     server.policy = acceptAll;
-    expect(await gw.uplink?.resync({ includeRejected: true })).toEqual({ pending: 3, requeued: 3 });
+    await server.publishRaw(DEVICE, 'commands', Buffer.from(JSON.stringify({ requestId: 'r-requeue', command: 'resync', args: { includeRejected: true } })));
     await waitFor('the formerly rejected acked', async () => (await stateCounts(dbFile())).acked === 61);
+    expect(await stateCounts(dbFile())).toEqual({ acked: 61 });
   });
 
   it('rejects locally a stored punch that no longer parses, once, and sends the rest', async () => {

@@ -29,8 +29,8 @@ function rig(overrides: Partial<CommandDependencies> = {}): Rig {
   const published: CommandReply[] = [];
   const calls: string[] = [];
   const handler = new CommandHandler({
-    resync: async () => {
-      calls.push('resync');
+    resync: async ({ includeRejected }) => {
+      calls.push(includeRejected ? 'resync+rejected' : 'resync');
       return { pending: 12 };
     },
     reload: async () => {
@@ -50,6 +50,13 @@ function rig(overrides: Partial<CommandDependencies> = {}): Rig {
 const command = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 describe('CommandHandler', () => {
+  it('resync passes args.includeRejected through, and refuses one that is not a boolean', async () => {
+    const { handler, calls } = rig();
+    expect(await handler.handle(command({ requestId: 'r-a', command: 'resync', args: { includeRejected: true } }))).toMatchObject({ ok: true });
+    expect(await handler.handle(command({ requestId: 'r-b', command: 'resync', args: { includeRejected: 'yes' } }))).toEqual({ requestId: 'r-b', ok: false, error: 'args.includeRejected must be true or false' });
+    expect(calls).toEqual(['resync+rejected']);
+  });
+
   it('resync calls the injected function and replies ok with its result', async () => {
     const { handler, published, calls } = rig();
     const reply = await handler.handle(command({ requestId: 'r-1', command: 'resync' }));

@@ -126,7 +126,7 @@ function employeeDetail(context, employee, sites) {
         ].flatMap(([label, value]) => [h('dt', { text: label }), h('dd', { text: value })]),
       ),
     );
-  void badges(badgesBox, employee, canWrite, actorNames(context));
+  void badges(badgesBox, employee, canWrite);
   void consent(consentBox, employee, canWrite);
   return h(
     'div',
@@ -209,15 +209,15 @@ function employeeForm(box, employee, sites) {
 }
 
 /**
- * Names of users and tokens by id, for "assigned by": only an administrator may list them.
- * @param {PageContext} context
- * @returns {Promise<Map<string, string>>}
+ * " · who" after a time in a history: the name the server gives with the history (a user's
+ * username, a token's name), so every role that may read the history sees who made it.
+ * @param {string | null | undefined} id the actor id the row records
+ * @param {string | null | undefined} name its display name, from the server
  */
-function actorNames(context) {
-  if (!context.can('users:manage')) return Promise.resolve(new Map());
-  return Promise.all([get('/users?limit=500').catch(() => ({ users: [] })), context.can('tokens:manage') ? get('/tokens?limit=500&includeRevoked=true').catch(() => ({ tokens: [] })) : { tokens: [] }]).then(
-    ([users, tokens]) => new Map([...users.users.map((/** @type {any} */ user) => [user.id, user.username]), ...tokens.tokens.map((/** @type {any} */ token) => [token.id, token.name])]),
-  );
+function byWhom(id, name) {
+  if (!id) return '';
+  if (id === 'system') return ` · ${t('audit.actor.system')}`;
+  return ` · ${name ?? id}`;
 }
 
 /**
@@ -225,21 +225,18 @@ function actorNames(context) {
  * @param {HTMLElement} box
  * @param {any} employee
  * @param {boolean} canWrite
- * @param {Promise<Map<string, string>>} actors
  */
-async function badges(box, employee, canWrite, actors) {
+async function badges(box, employee, canWrite) {
   const number = employee.employeeNumber;
   await fill(box, async () => {
-    const [history, names] = await Promise.all([get(`/employees/${enc(number)}/badges?limit=500`), actors]);
-    /** Who, when they can be named (the API records user and token ids). @param {string | null} id */
-    const by = (id) => (id && names.has(id) ? ` · ${names.get(id)}` : id === 'system' ? ` · ${t('audit.actor.system')}` : '');
+    const history = await get(`/employees/${enc(number)}/badges?limit=500`);
     const rows = history.badges.map((/** @type {any} */ badge) =>
       row(
         [
           h('code', { text: `${badge.credential.kind}:${badge.credential.uid}` }),
           badge.revokedAt ? pill(t('badge.revoked'), 'muted') : pill(t('badge.current'), 'ok'),
-          `${formatInstant(badge.assignedAt)}${by(badge.assignedBy)}`,
-          badge.revokedAt ? `${formatInstant(badge.revokedAt)}${by(badge.revokedBy)}` : '—',
+          `${formatInstant(badge.assignedAt)}${byWhom(badge.assignedBy, badge.assignedByName)}`,
+          badge.revokedAt ? `${formatInstant(badge.revokedAt)}${byWhom(badge.revokedBy, badge.revokedByName)}` : '—',
           badge.revokeReason ?? '',
           canWrite && !badge.revokedAt
             ? h('button', {
@@ -272,7 +269,7 @@ async function badges(box, employee, canWrite, actors) {
           const values = /** @type {Record<string, string>} */ (formValues(assign));
           await api('POST', `/employees/${enc(number)}/badges`, { kind: values.kind, uid: values.uid?.trim() });
           toast(t('badge.assigned'));
-          await badges(box, employee, canWrite, actors);
+          await badges(box, employee, canWrite);
         },
         assign,
       );
@@ -301,7 +298,7 @@ async function badges(box, employee, canWrite, actors) {
     await busy(trigger, async () => {
       await api('POST', `/employees/${enc(number)}/badges/${enc(badge.credential.kind)}/${enc(badge.credential.uid)}/revoke`, reason.value.trim() ? { reason: reason.value.trim() } : {});
       toast(t('badge.revokedToast'));
-      await badges(box, employee, canWrite, actors);
+      await badges(box, employee, canWrite);
     });
   }
 }
@@ -334,8 +331,8 @@ async function consent(box, employee, canWrite) {
       table(
         [t('consent.recordedAt'), t('consent.withdrawnAt')],
         answer.history.map((/** @type {any} */ entry) => [
-          `${formatInstant(entry.recordedAt)}${entry.recordedBy ? ` · ${entry.recordedBy}` : ''}`,
-          entry.withdrawnAt ? `${formatInstant(entry.withdrawnAt)}${entry.withdrawnBy ? ` · ${entry.withdrawnBy}` : ''}` : '—',
+          `${formatInstant(entry.recordedAt)}${byWhom(entry.recordedBy, entry.recordedByName)}`,
+          entry.withdrawnAt ? `${formatInstant(entry.withdrawnAt)}${byWhom(entry.withdrawnBy, entry.withdrawnByName)}` : '—',
         ]),
         { empty: t('consent.noHistory') },
       ),

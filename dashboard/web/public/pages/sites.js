@@ -1,13 +1,15 @@
 // @ts-check
 /**
- * Sites: the list, and one site's editor: names, time zone, the location rule, the geofence on the
- * map, the site's Wi-Fi access points and its rotating beacons.
+ * Sites: the list, and one site's editor: names and address, time zone, the location rule, the
+ * geofence on the map, the site's Wi-Fi access points, hands-free punching, and its rotating
+ * beacons (added and removed one at a time: a stored beacon's key never comes back, so the
+ * console never has to send it again).
  */
 import { ApiError, api, enc, get, query } from '../lib/api.js';
 import { formValues, h, replace } from '../lib/dom.js';
 import { geofenceEditor } from '../lib/geofence-editor.js';
 import { formatInstant, siteName, t } from '../lib/i18n.js';
-import { busy, button, checkbox, field, fill, formErrorBox, input, notice, pill, row, section, select, table, toast } from '../lib/ui.js';
+import { busy, button, checkbox, confirmDialog, errorText, field, fill, formErrorBox, input, notice, pill, row, section, select, table, toast } from '../lib/ui.js';
 
 /** @typedef {import('../app.js').PageContext} PageContext */
 
@@ -47,7 +49,7 @@ export async function mount(context) {
       cursor = page.nextCursor;
     } while (cursor);
     return table(
-      [t('sites.id'), t('sites.name'), t('sites.timeZone'), t('sites.geofence'), t('sites.wifi'), t('sites.beacons'), t('sites.updated')],
+      [t('sites.id'), t('sites.name'), t('sites.timeZone'), t('sites.geofence'), t('sites.wifi'), t('sites.beacons'), t('sites.handsFree'), t('sites.updated')],
       sites.map((site) =>
         row(
           [
@@ -57,6 +59,7 @@ export async function mount(context) {
             site.policy.geofence ? t(`fence.kind.${site.policy.geofence.kind}`) : '—',
             String((site.policy.allowedBssids ?? []).length),
             String(site.beacons.length),
+            site.handsFree?.enabled ? pill(t('sites.handsFreeOn'), 'ok') : pill(t('sites.handsFreeOff'), 'muted'),
             formatInstant(site.updatedAt, site.timeZone),
           ],
           { site: site.id },
@@ -92,6 +95,15 @@ function siteEditor(box, context, site) {
   const nameInput = input('name', { value: site?.name ?? '', required: true });
   nameInput.dataset.test = 'site-name';
   const nameZhInput = input('nameZh', { value: site?.nameZh ?? '', lang: 'zh-HK' });
+  const addressText = h('textarea', { name: 'address', rows: 2, class: 'prose', autocomplete: 'street-address', dataset: { test: 'site-address' } });
+  addressText.value = site?.address ?? '';
+  const addressZhText = h('textarea', { name: 'addressZh', rows: 2, class: 'prose', lang: 'zh-HK', dataset: { test: 'site-address-zh' } });
+  addressZhText.value = site?.addressZh ?? '';
+  const handsFree = site?.handsFree ?? { enabled: false, punchOutAfterSeconds: 600 };
+  const handsFreeBox = checkbox('handsFreeEnabled', handsFree.enabled === true);
+  handsFreeBox.dataset.test = 'hands-free';
+  const punchOutInput = input('punchOutAfterSeconds', { type: 'number', min: 60, max: 86400, step: '1', value: handsFree.punchOutAfterSeconds });
+  punchOutInput.dataset.test = 'punch-out-after';
   const zoneInput = input('timeZone', { value: site?.timeZone ?? 'Asia/Hong_Kong', list: 'time-zones', autocomplete: 'off' });
   const zoneList = h('datalist', { id: 'time-zones' }, zones.map((zone) => h('option', { value: zone })));
 
@@ -103,10 +115,18 @@ function siteEditor(box, context, site) {
   const bssidText = h('textarea', { name: 'allowedBssids', rows: 4, spellcheck: 'false', dataset: { test: 'bssids' }, placeholder: 'A4:2B:B0:11:22:33' });
   bssidText.value = (policy.allowedBssids ?? []).join('\n');
 
-  /** New beacons to send (they replace the stored ones: their keys cannot be read back). */
-  /** @type {any[] | null} */
-  let newBeacons = null;
+  /**
+   * A stored site's beacons as the server last answered (views: fingerprints, never keys); a new
+   * site's beacons wait in `pending` and go with the first save.
+   * @type {any[]}
+   */
+  let storedBeacons = site?.beacons ?? [];
+  /** @type {any[]} */
+  const pending = [];
   const beaconBox = h('div', { class: 'beacons' });
+  const beaconMessages = h('div', { dataset: { test: 'beacon-messages' }, 'aria-live': 'polite' });
+  /** Whether "Add a beacon" is unfolded: it stays so while beacons are added one after another. */
+  let addOpen = false;
 
   const mapBox = h('div');
   const warnings = h('div');
@@ -126,6 +146,8 @@ function siteEditor(box, context, site) {
         field(t('sites.timeZone'), zoneInput, { name: 'timeZone' }),
         field(t('sites.nameEn'), nameInput, { name: 'name' }),
         field(t('sites.nameZh'), nameZhInput, { name: 'nameZh' }),
+        field(t('sites.address'), addressText, { name: 'address' }),
+        field(t('sites.addressZh'), addressZhText, { name: 'addressZh' }),
       ),
       zoneList,
     ),
@@ -154,60 +176,98 @@ function siteEditor(box, context, site) {
       field(t('sites.bssids'), bssidText, { name: 'policy.allowedBssids', hint: t('sites.bssidsHint'), wide: true }),
       field(t('sites.acceptScanned'), checkbox('acceptScannedBssids', policy.acceptScannedBssids === true), { hint: t('sites.acceptScannedHint') }),
     ),
-    h('fieldset', { disabled: readOnly }, h('legend', { text: t('sites.beacons') }), h('div', { dataset: { field: 'beacons' } }, beaconBox, h('div', { class: 'field-error', role: 'alert' }))),
+    h(
+      'fieldset',
+      { disabled: readOnly, dataset: { test: 'hands-free-settings' } },
+      h('legend', { text: t('sites.handsFree') }),
+      h('p', { class: 'hint', text: t('sites.handsFreeHint') }),
+      field(t('sites.handsFreeEnabled'), handsFreeBox, { name: 'handsFree.enabled' }),
+      h('div', { class: 'grid-2' }, field(t('sites.punchOutAfter'), punchOutInput, { name: 'handsFree.punchOutAfterSeconds', hint: t('sites.punchOutAfterHint') })),
+    ),
+    h(
+      'fieldset',
+      { disabled: readOnly },
+      h('legend', { text: t('sites.beacons') }),
+      h('div', { dataset: { field: 'beacons' } }, beaconBox, h('div', { class: 'field-error', role: 'alert' })),
+    ),
     readOnly ? null : h('div', { class: 'form-actions sticky-actions' }, button(t('common.save'), { kind: 'primary', type: 'submit', test: 'save-site' }), h('a', { class: 'btn btn-secondary', href: '/sites', text: t('common.cancel') })),
   );
 
   replace(box, section(site ? t('sites.editTitle', { name: siteName(site, site.id) }) : t('sites.new'), form, { test: 'site-editor' }));
   const editor = geofenceEditor(mapBox, { geofence: policy.geofence ?? null, settings: context.config.map, readOnly });
 
+  /** The beacon list: a stored site's beacons are added and removed at once, one at a time. */
   const renderBeacons = () => {
-    const stored = site?.beacons ?? [];
-    const shown = newBeacons ?? stored;
+    const shown = site ? storedBeacons : pending;
     const rows = shown.map((/** @type {any} */ beacon, /** @type {number} */ index) =>
-      row([
-        beacon.kind === 'eid' ? t('beacon.eid') : t('beacon.ibeacon'),
-        beacon.kind === 'eid' ? beacon.gatewayId ?? '—' : `${beacon.uuid} / ${beacon.major}`,
-        String(beacon.rotationExponent),
-        newBeacons ? pill(t('beacon.new'), 'info') : h('code', { text: beacon.identityKeyFingerprint ?? beacon.siteKeyFingerprint ?? '' }),
-        newBeacons && !readOnly
-          ? button(t('common.remove'), {
-              kind: 'link',
-              onClick: () => {
-                newBeacons?.splice(index, 1);
-                renderBeacons();
-              },
-            })
-          : '',
-      ]),
+      row(
+        [
+          beacon.kind === 'eid' ? t('beacon.eid') : t('beacon.ibeacon'),
+          beacon.kind === 'eid' ? beacon.gatewayId ?? '—' : `${beacon.uuid} / ${beacon.major}`,
+          String(beacon.rotationExponent),
+          site ? h('code', { text: beacon.identityKeyFingerprint ?? beacon.siteKeyFingerprint ?? '' }) : pill(t('beacon.new'), 'info'),
+          readOnly
+            ? ''
+            : button(t('common.remove'), {
+                kind: 'link',
+                test: 'remove-beacon',
+                onClick: (event) => {
+                  if (site) void removeBeacon(/** @type {HTMLButtonElement} */ (event.currentTarget), beacon);
+                  else {
+                    pending.splice(index, 1);
+                    renderBeacons();
+                  }
+                },
+              }),
+        ],
+        site ? { beacon: beacon.id } : {},
+      ),
     );
     const gatewayInput = input('beaconGateway', { placeholder: 'gw-1' });
+    gatewayInput.dataset.test = 'beacon-gateway';
     const uuidInput = input('beaconUuid', { placeholder: 'E2C56DB5-DFFB-48D2-B060-D0F5A71096E0' });
     const majorInput = input('beaconMajor', { type: 'number', min: 0, max: 65535, value: '' });
     const rotationInput = input('beaconRotation', { type: 'number', min: 0, max: 15, value: 8 });
-    const add = (/** @type {'eid' | 'ibeacon-minor'} */ kind) => {
+    /** A new beacon with a key made here: sent once (now, or with the new site's first save), never shown. */
+    const make = (/** @type {'eid' | 'ibeacon-minor'} */ kind) => {
       const rotationExponent = Number(rotationInput.value);
-      const list = newBeacons ?? [];
       if (kind === 'eid') {
-        list.push({ kind: 'eid', ...(gatewayInput.value.trim() ? { gatewayId: gatewayInput.value.trim() } : {}), identityKey: randomKey(), rotationExponent, epochUnixSeconds: Math.floor(Date.now() / 1000) });
-      } else {
-        const uuid = uuidInput.value.trim() || crypto.randomUUID().toUpperCase();
-        list.push({ kind: 'ibeacon-minor', siteKey: randomKey(), rotationExponent, uuid, major: Number(majorInput.value || 1) });
+        return { kind: 'eid', ...(gatewayInput.value.trim() ? { gatewayId: gatewayInput.value.trim() } : {}), identityKey: randomKey(), rotationExponent, epochUnixSeconds: Math.floor(Date.now() / 1000) };
       }
-      newBeacons = list;
-      renderBeacons();
+      const uuid = uuidInput.value.trim() || crypto.randomUUID().toUpperCase();
+      return { kind: 'ibeacon-minor', siteKey: randomKey(), rotationExponent, uuid, major: Number(majorInput.value || 1) };
+    };
+    const add = (/** @type {'eid' | 'ibeacon-minor'} */ kind) => async (/** @type {MouseEvent} */ event) => {
+      if (!site) {
+        pending.push(make(kind));
+        renderBeacons();
+        return;
+      }
+      const trigger = /** @type {HTMLButtonElement} */ (event.currentTarget);
+      await busy(trigger, async () => {
+        try {
+          const answer = await api('POST', `/sites/${enc(site.id)}/beacons`, make(kind));
+          storedBeacons = answer.site.beacons;
+          renderBeacons();
+          toast(t('beacon.added'));
+          replace(beaconMessages, ...(answer.warnings ?? []).map((/** @type {string} */ text) => notice('warn', text)));
+        } catch (error) {
+          replace(beaconMessages, notice('error', errorText(error)));
+        }
+      });
     };
     replace(
       beaconBox,
       h('p', { class: 'hint', text: t('beacon.intro') }),
-      table([t('beacon.kind'), t('beacon.where'), t('beacon.rotation'), t('beacon.key'), ''], rows, { empty: t('beacon.none') }),
-      newBeacons && stored.length > 0 ? notice('warn', t('beacon.replaceWarning', { n: stored.length })) : null,
+      table([t('beacon.kind'), t('beacon.where'), t('beacon.rotation'), t('beacon.key'), ''], rows, { empty: t('beacon.none'), test: 'beacon-table' }),
+      !site && pending.length > 0 ? h('p', { class: 'hint', text: t('beacon.pendingHint') }) : null,
+      beaconMessages,
       readOnly
         ? null
         : h(
             'details',
-            { class: 'add-beacon' },
-            h('summary', { text: t('beacon.add') }),
+            { class: 'add-beacon', open: addOpen, on: { toggle: (/** @type {Event} */ event) => (addOpen = /** @type {HTMLDetailsElement} */ (event.currentTarget).open) } },
+            h('summary', { dataset: { test: 'add-beacon' }, text: t('beacon.add') }),
             h(
               'div',
               { class: 'grid-2' },
@@ -219,28 +279,29 @@ function siteEditor(box, context, site) {
             h(
               'div',
               { class: 'form-actions' },
-              button(t('beacon.addEid'), { onClick: () => add('eid') }),
-              button(t('beacon.addIbeacon'), { onClick: () => add('ibeacon-minor') }),
-              stored.length > 0 && !newBeacons
-                ? button(t('beacon.removeAll'), {
-                    kind: 'danger',
-                    onClick: () => {
-                      newBeacons = [];
-                      renderBeacons();
-                    },
-                  })
-                : null,
-              newBeacons
-                ? button(t('beacon.keepStored'), {
-                    onClick: () => {
-                      newBeacons = null;
-                      renderBeacons();
-                    },
-                  })
-                : null,
+              button(t('beacon.addEid'), { test: 'add-eid', onClick: add('eid') }),
+              button(t('beacon.addIbeacon'), { test: 'add-ibeacon', onClick: add('ibeacon-minor') }),
             ),
           ),
     );
+  };
+
+  /** Removes one stored beacon (DELETE by its id), after asking. @param {HTMLButtonElement} trigger @param {any} beacon */
+  const removeBeacon = async (trigger, beacon) => {
+    if (!site) return;
+    const what = `${beacon.kind === 'eid' ? t('beacon.eid') : t('beacon.ibeacon')} ${beacon.kind === 'eid' ? beacon.gatewayId ?? '' : `${beacon.uuid} / ${beacon.major}`}`.trim();
+    if (!(await confirmDialog(t('beacon.removeConfirm', { beacon: what }), t('common.remove')))) return;
+    await busy(trigger, async () => {
+      try {
+        const answer = await api('DELETE', `/sites/${enc(site.id)}/beacons/${enc(beacon.id)}`);
+        storedBeacons = answer.site.beacons;
+        renderBeacons();
+        replace(beaconMessages);
+        toast(t('beacon.removed'));
+      } catch (error) {
+        replace(beaconMessages, notice('error', errorText(error)));
+      }
+    });
   };
   renderBeacons();
 
@@ -260,6 +321,8 @@ function siteEditor(box, context, site) {
         const body = {
           name: String(values.name ?? '').trim(),
           nameZh: String(values.nameZh ?? '').trim() || null,
+          address: String(values.address ?? '').trim() || null,
+          addressZh: String(values.addressZh ?? '').trim() || null,
           timeZone: String(values.timeZone ?? '').trim() || 'Asia/Hong_Kong',
           policy: {
             ...kept,
@@ -277,7 +340,9 @@ function siteEditor(box, context, site) {
             minBeaconRssi: Number(values.minBeaconRssi),
             keepRawEvidence: values.keepRawEvidence === true,
           },
-          ...(newBeacons ? { beacons: newBeacons } : {}),
+          handsFree: { enabled: values.handsFreeEnabled === true, punchOutAfterSeconds: Number(values.punchOutAfterSeconds) },
+          // A stored site keeps its beacons (left out); a new one is created with those added here.
+          ...(site ? {} : { beacons: pending }),
         };
         const written = await api('PUT', `/sites/${enc(id)}`, body);
         toast(written.created ? t('sites.created', { id }) : t('sites.saved', { id }));
