@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
@@ -58,9 +59,6 @@ function toView(row: TokenRow): TokenView {
   };
 }
 
-export class TokenCursorError extends Error {
-  override name = 'TokenCursorError';
-}
 
 const LAST_USED_EVERY_MS = 60_000;
 
@@ -119,12 +117,12 @@ export class ApiTokenService {
     if (!query.includeRevoked) where.push('revoked_at IS NULL');
     if (query.cursor !== undefined) {
       where.push('id > ?');
-      params.push(decodeCursor(query.cursor));
+      params.push(decodeCursor(query.cursor, 'string')[0]);
     }
     const rows = await this.db.all<TokenRow>(`SELECT * FROM api_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
-    return { tokens: page.map(toView), nextCursor: rows.length > query.limit && last ? Buffer.from(JSON.stringify([last.id])).toString('base64url') : null };
+    return { tokens: page.map(toView), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
   }
 
   /** Revokes a token (from the next request on); revoking a revoked token changes nothing. */
@@ -172,12 +170,3 @@ function secretEquals(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function decodeCursor(cursor: string): string {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
-  } catch {
-    // fall through
-  }
-  throw new TokenCursorError('cursor is not one this server gave out');
-}

@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { z } from 'zod';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 import type { Principal } from './permissions.js';
@@ -58,9 +59,6 @@ export interface AuditQuery {
   cursor?: string;
 }
 
-export class AuditCursorError extends Error {
-  override name = 'AuditCursorError';
-}
 
 interface AuditRow {
   id: number;
@@ -115,7 +113,7 @@ export class AuditLog {
     add('actor_kind = ?', query.actorKind);
     add('at >= ?', query.from);
     add('at < ?', query.to);
-    if (query.cursor !== undefined) add('id < ?', decodeCursor(query.cursor));
+    if (query.cursor !== undefined) add('id < ?', decodeCursor(query.cursor, 'number')[0]);
     const rows = await this.db.all<AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [...params, query.limit + 1]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
@@ -130,17 +128,8 @@ export class AuditLog {
         before: row.before === null ? null : (JSON.parse(row.before) as unknown),
         after: row.after === null ? null : (JSON.parse(row.after) as unknown),
       })),
-      nextCursor: rows.length > query.limit && last ? Buffer.from(JSON.stringify([last.id])).toString('base64url') : null,
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null,
     };
   }
 }
 
-function decodeCursor(cursor: string): number {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 1 && Number.isSafeInteger(value[0])) return value[0] as number;
-  } catch {
-    // fall through
-  }
-  throw new AuditCursorError('cursor is not one this server gave out');
-}

@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { EntityId } from '../../core/punch.js';
@@ -105,23 +106,8 @@ export function scopeFor(role: Role, sites: SiteScope | undefined): SiteScope {
   return 'all';
 }
 
-function encodeCursor(value: string): string {
-  return Buffer.from(JSON.stringify([value])).toString('base64url');
-}
 
-export class UserCursorError extends Error {
-  override name = 'UserCursorError';
-}
 
-function decodeCursor(cursor: string): string {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
-  } catch {
-    // fall through
-  }
-  throw new UserCursorError('cursor is not one this server gave out');
-}
 
 export interface UserChange {
   role?: Role;
@@ -152,7 +138,7 @@ export class UserService {
 
   /** Users by username, keyset-paged. */
   async list(query: { limit: number; cursor?: string }): Promise<{ users: UserView[]; nextCursor: string | null }> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'string')[0];
     const rows = await this.db.all<UserRow>(
       `SELECT * FROM users ${after === undefined ? '' : 'WHERE username > ?'} ORDER BY username LIMIT ?`,
       after === undefined ? [query.limit + 1] : [after, query.limit + 1],

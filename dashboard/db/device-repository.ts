@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import { z } from 'zod';
 import { DeviceStatus } from '../../core/messages.js';
 import type { Database } from '../../platform/sqlite.js';
@@ -71,23 +72,8 @@ export interface DeviceListQuery {
   cursor?: string;
 }
 
-export class DeviceCursorError extends Error {
-  override name = 'DeviceCursorError';
-}
 
-function encodeCursor(id: string): string {
-  return Buffer.from(JSON.stringify([id])).toString('base64url');
-}
 
-function decodeCursor(cursor: string): string {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
-  } catch {
-    // fall through
-  }
-  throw new DeviceCursorError('cursor is not one this server gave out');
-}
 
 /** The device registry: who may connect, and what each gateway last said about itself. */
 export class DeviceRepository {
@@ -129,7 +115,7 @@ export class DeviceRepository {
     const params: string[] = [];
     if (query.siteId !== undefined) (where.push('site_id = ?'), params.push(query.siteId));
     if (query.siteIds) (where.push(query.siteIds.length ? `site_id IN (${query.siteIds.map(() => '?').join(', ')})` : '0'), params.push(...query.siteIds));
-    if (query.cursor !== undefined) (where.push('id > ?'), params.push(decodeCursor(query.cursor)));
+    if (query.cursor !== undefined) (where.push('id > ?'), params.push(decodeCursor(query.cursor, 'string')[0]));
     const rows = await this.db.all<DeviceRow>(`SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];

@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import type { Credential } from '../../core/credential.js';
 import { Punch, type PunchMethod } from '../../core/punch.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
@@ -27,23 +28,8 @@ export interface PunchPage {
   nextCursor: string | null;
 }
 
-export class CursorError extends Error {
-  override name = 'CursorError';
-}
 
-function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
-}
 
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
-  } catch {
-    // fall through
-  }
-  throw new CursorError('cursor is not one this server gave out');
-}
 
 const ROW_PLACEHOLDERS = `(${COLUMNS.map(() => '?').join(', ')})`;
 
@@ -165,7 +151,7 @@ export class PunchRepository {
     if (query.from) (where.push('at >= ?'), params.push(query.from));
     if (query.to) (where.push('at < ?'), params.push(query.to));
     if (query.cursor) {
-      const [at, id] = decodeCursor(query.cursor);
+      const [at, id] = decodeCursor(query.cursor, 'string', 'string');
       where.push('(at < ? OR (at = ? AND id < ?))');
       params.push(at, at, id);
     }

@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BeaconRegistration, BeaconRegistrations } from '../../core/beacon/beacon-registry.js';
@@ -81,9 +82,6 @@ interface SiteRow {
   [column: string]: string | number | null;
 }
 
-export class SiteCursorError extends Error {
-  override name = 'SiteCursorError';
-}
 
 /** A beacon key of another site that a write would reuse: `index` is the position in the written list. */
 export interface BeaconKeyConflict {
@@ -266,19 +264,7 @@ function toSite(row: SiteRow): Site {
   };
 }
 
-function encodeCursor(id: string): string {
-  return Buffer.from(JSON.stringify([id])).toString('base64url');
-}
 
-function decodeCursor(cursor: string): string {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
-  } catch {
-    // fall through
-  }
-  throw new SiteCursorError('cursor is not one this server gave out');
-}
 
 /** The central site table. */
 export class SiteRepository {
@@ -425,7 +411,7 @@ export class SiteRepository {
 
   /** Sites in id order, keyset-paged; `ids` limits the list to these (a site-scoped principal's reach). */
   async list(query: { limit: number; cursor?: string; ids?: readonly string[] }): Promise<{ sites: Site[]; nextCursor: string | null }> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'string')[0];
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (after !== undefined) (where.push('id > ?'), params.push(after));

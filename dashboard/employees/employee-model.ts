@@ -220,6 +220,3 @@ export class BadgeNotAssignedError extends Error {
   }
 }
 
-export class EmployeeCursorError extends Error {
-  override name = 'EmployeeCursorError';
-}

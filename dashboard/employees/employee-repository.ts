@@ -1,6 +1,7 @@
+import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { CredentialKind, type Credential } from '../../core/credential.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
-import { actorNameOf, EmployeeCursorError, type BadgeView, type ConsentView, type EmployeeStatus, type EmployeeView, type EmployeeWrite } from './employee-model.js';
+import { actorNameOf, type BadgeView, type ConsentView, type EmployeeStatus, type EmployeeView, type EmployeeWrite } from './employee-model.js';
 
 /**
  * The employee tables (migration 3): `employees`, `employee_sites`, `badge_assignments` (one row
@@ -140,19 +141,7 @@ function toConsentView(row: ConsentRow): ConsentView {
   };
 }
 
-export function encodeCursor(value: string | number): string {
-  return Buffer.from(JSON.stringify([value])).toString('base64url');
-}
 
-export function decodeCursor<T extends 'string' | 'number'>(cursor: string, type: T): T extends 'string' ? string : number {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 1 && typeof value[0] === type) return value[0] as T extends 'string' ? string : number;
-  } catch {
-    // fall through
-  }
-  throw new EmployeeCursorError('cursor is not one this server gave out');
-}
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
@@ -182,7 +171,7 @@ export class EmployeeRepository {
     if (query.reach !== 'all' && query.reach.length === 0) return { items: [], nextCursor: null };
     const where: string[] = [];
     const params: SqlValue[] = [];
-    if (query.cursor !== undefined) (where.push('e.employee_number > ?'), params.push(decodeCursor(query.cursor, 'string')));
+    if (query.cursor !== undefined) (where.push('e.employee_number > ?'), params.push(decodeCursor(query.cursor, 'string')[0]));
     if (query.department !== undefined) (where.push('e.department = ?'), params.push(query.department));
     if (query.status !== undefined) (where.push('e.status = ?'), params.push(query.status));
     if (query.siteId !== undefined) {
@@ -319,7 +308,7 @@ export class EmployeeRepository {
 
   /** Every assignment of an employee (current and past), newest first, keyset-paged by id. */
   async badgeHistory(employeeNumber: string, page: { limit: number; cursor?: string }): Promise<Page<BadgeView>> {
-    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number');
+    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number')[0];
     const rows = await this.db.all<BadgeRow>(
       `${BADGE_SELECT} WHERE b.employee_number = ? ${before === undefined ? '' : 'AND b.id < ?'} ORDER BY b.id DESC LIMIT ?`,
       before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],
@@ -349,7 +338,7 @@ export class EmployeeRepository {
 
   /** Every consent recorded for an employee, newest first, keyset-paged by id. */
   async consentHistory(employeeNumber: string, page: { limit: number; cursor?: string }): Promise<Page<ConsentView>> {
-    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number');
+    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'number')[0];
     const rows = await this.db.all<ConsentRow>(
       `${CONSENT_SELECT} WHERE c.employee_number = ? ${before === undefined ? '' : 'AND c.id < ?'} ORDER BY c.id DESC LIMIT ?`,
       before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],

@@ -1,3 +1,4 @@
+import { CursorError } from '../db/keyset-cursor.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -5,7 +6,7 @@ import { EntityId, Punch, PunchMethod } from '../../core/punch.js';
 import { UtcInstant } from '../../core/time.js';
 import { principalOf } from '../auth/auth-plugin.js';
 import { siteFilter } from '../auth/permissions.js';
-import { CursorError, type PunchRepository } from '../db/punch-repository.js';
+import { type PunchRepository } from '../db/punch-repository.js';
 import type { DeviceRoutesOptions } from './device-routes.js';
 import type { LiveRoutesOptions } from './live-routes.js';
 import type { OverviewRoutesOptions } from './overview-routes.js';

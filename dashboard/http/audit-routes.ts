@@ -1,8 +1,9 @@
+import { CursorError } from '../db/keyset-cursor.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { UtcInstant } from '../../core/time.js';
-import { AuditCursorError, AuditEntry } from '../auth/audit.js';
+import { AuditEntry } from '../auth/audit.js';
 import type { Auth } from '../auth/index.js';
 import { ErrorWithIssues, fieldErrorHandler, invalid } from './validation.js';
 
@@ -40,7 +41,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
       try {
         return await options.auth.audit.list(request.query);
       } catch (error) {
-        if (error instanceof AuditCursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
+        if (error instanceof CursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
         throw error;
       }
     },

@@ -1,3 +1,4 @@
+import { CursorError } from '../db/keyset-cursor.js';
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -14,7 +15,7 @@ import { reachesSite, siteFilter, type Principal } from '../auth/permissions.js'
 import type { CommandSender } from '../command-sender.js';
 import type { ConfigPublisher } from '../config-publisher.js';
 import type { ConfigPush } from '../config-push/config-push.js';
-import { DeviceCursorError, DeviceExistsError, DeviceRecord, type DeviceChange, type DeviceRepository } from '../db/device-repository.js';
+import { DeviceExistsError, DeviceRecord, type DeviceChange, type DeviceRepository } from '../db/device-repository.js';
 import type { SiteRepository } from '../db/site-repository.js';
 import { DeviceLiveState, liveStateOf } from '../live/device-state.js';
 import { MOBILE_API_DEVICE_ID } from '../mobile/mobile-punch-desk.js';
@@ -114,7 +115,7 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRoutesOptions> = async (app,
       try {
         return await options.devices.page({ ...request.query, ...(siteIds ? { siteIds } : {}) });
       } catch (error) {
-        if (error instanceof DeviceCursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
+        if (error instanceof CursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
         throw error;
       }
     },

@@ -1,3 +1,4 @@
+import { CursorError } from '../db/keyset-cursor.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -13,7 +14,6 @@ import {
   BadgeView,
   ConsentView,
   EmployeeBody,
-  EmployeeCursorError,
   EmployeeNotFoundError,
   EmployeeNumber,
   EmployeeStatus,
@@ -84,7 +84,7 @@ async function refuse(reply: FastifyReply, error: unknown, uidField: { in: Reque
     return reply.code(409).send({ ...invalid([{ ...uidField, message: error.message }]), error: error.message, holder: error.holder });
   }
   if (error instanceof CredentialError) return reply.code(400).send(invalid([{ ...uidField, message: error.message }]));
-  if (error instanceof EmployeeCursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
+  if (error instanceof CursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
   throw error;
 }
 

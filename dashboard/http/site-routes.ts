@@ -1,3 +1,4 @@
+import { CursorError } from '../db/keyset-cursor.js';
 import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -18,7 +19,6 @@ import {
   HANDS_FREE_OFF,
   LastBleBeaconError,
   MAX_SITE_BEACONS,
-  SiteCursorError,
   SiteHandsFree,
   SiteNotFoundError,
   SiteView,
@@ -312,7 +312,7 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
         const page = await options.sites.list(ids ? { ...request.query, ids } : request.query);
         return { sites: page.sites.map(toSiteView), nextCursor: page.nextCursor };
       } catch (error) {
-        if (error instanceof SiteCursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
+        if (error instanceof CursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
         throw error;
       }
     },

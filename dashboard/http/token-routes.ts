@@ -1,8 +1,9 @@
+import { CursorError } from '../db/keyset-cursor.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EntityId } from '../../core/punch.js';
-import { TokenCursorError, TokenView } from '../auth/api-tokens.js';
+import { TokenView } from '../auth/api-tokens.js';
 import { principalOf } from '../auth/auth-plugin.js';
 import type { Auth } from '../auth/index.js';
 import { Role } from '../auth/permissions.js';
@@ -41,7 +42,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
       try {
         return await tokens.list(request.query);
       } catch (error) {
-        if (error instanceof TokenCursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
+        if (error instanceof CursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
         throw error;
       }
     },

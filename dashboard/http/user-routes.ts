@@ -1,10 +1,11 @@
+import { CursorError } from '../db/keyset-cursor.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf } from '../auth/auth-plugin.js';
 import type { Auth } from '../auth/index.js';
 import { Role } from '../auth/permissions.js';
-import { SiteScope, UserCursorError, Username, UserView } from '../auth/users.js';
+import { SiteScope, Username, UserView } from '../auth/users.js';
 import { sendAccountError } from './account-errors.js';
 import { ErrorWithIssues, fieldErrorHandler, invalid } from './validation.js';
 
@@ -39,7 +40,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, opt
       try {
         return await users.list(request.query);
       } catch (error) {
-        if (error instanceof UserCursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
+        if (error instanceof CursorError) return reply.code(400).send(invalid([{ in: 'querystring', field: 'cursor', message: error.message }]));
         throw error;
       }
     },
