@@ -5,7 +5,6 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceConfigSnapshot } from '../../core/config-snapshot.js';
-import type { SiteLocationPolicy } from '../../core/location/index.js';
 import { ConfigPush } from '../../dashboard/config-push/config-push.js';
 import { buildRoster, rosterName } from '../../dashboard/config-push/snapshot-builder.js';
 import { DashboardConfig } from '../../dashboard/config.js';
@@ -18,6 +17,7 @@ import { GatewayConfig } from '../../gateway/config.js';
 import { startGateway, type Gateway } from '../../gateway/main.js';
 import type { TapResult } from '../../gateway/punch-desk.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../provisioning/device-secrets.js';
+import { wifiOnlyPolicy } from '../support/site-policy.js';
 import { testLogger } from '../support/logger.js';
 import { buildTestApp, principalHeader, testPrincipal } from '../support/test-principal.js';
 import { waitFor } from '../support/wait.js';
@@ -34,19 +34,6 @@ const SK = 'A1A2A3A4A5A6A7A8A9AAABACADAEAFB0';
 const UUID = 'E2C56DB5-DFFB-48D2-B060-D0F5A71096E0';
 const hr = testPrincipal('hr');
 
-function policy(siteId: string, bssids: string[]): SiteLocationPolicy {
-  return {
-    siteId,
-    allowedBssids: bssids,
-    acceptScannedBssids: false,
-    accept: { anyOf: 1, factors: ['wifi'] },
-    gpsToleranceMetres: 20,
-    maxAccuracyMetres: 100,
-    maxFixAgeSeconds: 120,
-    minBeaconRssi: -100,
-    keepRawEvidence: false,
-  };
-}
 
 describe('config push: dashboard -> broker -> gateway', () => {
   let dir: string;
@@ -99,7 +86,7 @@ describe('config push: dashboard -> broker -> gateway', () => {
         name: 'Mong Kok',
         nameZh: '旺角',
         timeZone: 'Asia/Hong_Kong',
-        policy: policy('mk-01', ['A4:2B:B0:11:22:33']),
+        policy: wifiOnlyPolicy('mk-01', ['A4:2B:B0:11:22:33']),
         beacons: [
           { kind: 'eid', siteId: 'mk-01', gatewayId: 'gw-1', identityKey: IK_GW1, rotationExponent: 8, epochUnixSeconds: 1_772_000_000 },
           { kind: 'eid', siteId: 'mk-01', gatewayId: 'gw-9', identityKey: IK_GW9, rotationExponent: 8, epochUnixSeconds: 1_772_000_000 },
@@ -108,7 +95,7 @@ describe('config push: dashboard -> broker -> gateway', () => {
       },
       new Date(),
     );
-    await dashboard.sites.put({ id: 'tst-02', name: 'Tsim Sha Tsui', nameZh: null, timeZone: 'Asia/Hong_Kong', policy: policy('tst-02', ['A4:2B:B0:99:99:99']), beacons: [] }, new Date());
+    await dashboard.sites.put({ id: 'tst-02', name: 'Tsim Sha Tsui', nameZh: null, timeZone: 'Asia/Hong_Kong', policy: wifiOnlyPolicy('tst-02', ['A4:2B:B0:99:99:99']), beacons: [] }, new Date());
     // The dashboard's own service and push, as server.ts wires them.
     employees = dashboard.employees;
     push = dashboard.configPush;
@@ -189,7 +176,7 @@ describe('config push: dashboard -> broker -> gateway', () => {
     await waitFor('the first config at the gateway', async () => (await gateway!.health()).config.version >= 1, 10_000);
     expect((await published('gw-1'))?.presence?.handsFree).toEqual({ enabled: false, punchOutAfterSeconds: 600 });
     const admin = { authorization: 'Bearer test-token-0123456789' };
-    const site = (overrides: Record<string, unknown>): Record<string, unknown> => ({ name: 'Mong Kok', nameZh: '旺角', policy: policy('mk-01', ['A4:2B:B0:11:22:33']), ...overrides });
+    const site = (overrides: Record<string, unknown>): Record<string, unknown> => ({ name: 'Mong Kok', nameZh: '旺角', policy: wifiOnlyPolicy('mk-01', ['A4:2B:B0:11:22:33']), ...overrides });
     const applied = async (version: number): Promise<void> => {
       await waitFor(`v${version} applied at the gateway`, async () => (await gateway!.health()).config.version === version, 10_000);
     };
@@ -333,7 +320,7 @@ describe('config push: dashboard -> broker -> gateway', () => {
 
     // A site's settings changed through the site repository (as its routes do): the watch sees it.
     const before = await version('gw-2');
-    await dashboard.sites.put({ id: 'tst-02', name: 'Tsim Sha Tsui East', nameZh: null, timeZone: 'Asia/Hong_Kong', policy: policy('tst-02', ['A4:2B:B0:99:99:98']), beacons: [] }, new Date());
+    await dashboard.sites.put({ id: 'tst-02', name: 'Tsim Sha Tsui East', nameZh: null, timeZone: 'Asia/Hong_Kong', policy: wifiOnlyPolicy('tst-02', ['A4:2B:B0:99:99:98']), beacons: [] }, new Date());
     await waitFor('the site change at gw-2', async () => (await version('gw-2')) === before! + 1, 5000);
     expect(await published('gw-2')).toMatchObject({ site: { name: 'Tsim Sha Tsui East' }, presence: { wifi: { expectedBssids: ['A4:2B:B0:99:99:98'] } } });
     expect((await published('gw-2'))?.presence?.beacon).toBeUndefined();

@@ -5,13 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newBatchId, newPunchId } from '../../core/ids.js';
-import type { SiteLocationPolicy } from '../../core/location/index.js';
 import { PunchAck, type DeviceStatus } from '../../core/messages.js';
 import type { Punch } from '../../core/punch.js';
 import { deviceTopic } from '../../core/topics.js';
 import type { AuditEntry } from '../../dashboard/auth/audit.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
+import { wifiOnlyPolicy } from '../support/site-policy.js';
 import { testLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
 
@@ -21,19 +21,6 @@ import { waitFor } from '../support/wait.js';
  * the reason in the ack) and enable again, every change audited; a device's live state.
  */
 
-function policy(siteId: string): SiteLocationPolicy {
-  return {
-    siteId,
-    allowedBssids: ['A4:2B:B0:11:22:33'],
-    acceptScannedBssids: false,
-    accept: { anyOf: 1, factors: ['wifi'] },
-    gpsToleranceMetres: 20,
-    maxAccuracyMetres: 100,
-    maxFixAgeSeconds: 120,
-    minBeaconRssi: -100,
-    keepRawEvidence: false,
-  };
-}
 
 function punchOf(deviceId: string, seq: number): Punch {
   return {
@@ -90,7 +77,7 @@ describe('dashboard devices: register, rename, move, disable/enable, live state'
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'punchgate-devices-'));
     dashboard = await startDashboard(DashboardConfig.parse({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }), testLogger(), { onFirstAdmin: () => undefined });
-    for (const id of ['mk-01', 'tst-02']) await dashboard.sites.put({ id, name: id, nameZh: null, timeZone: 'Asia/Hong_Kong', policy: policy(id), beacons: [] }, new Date());
+    for (const id of ['mk-01', 'tst-02']) await dashboard.sites.put({ id, name: id, nameZh: null, timeZone: 'Asia/Hong_Kong', policy: wifiOnlyPolicy(id), beacons: [] }, new Date());
     mkManager = (await dashboard.auth.tokens.create({ name: 'mk manager', role: 'store-manager', sites: ['mk-01'] }, undefined)).secret;
     tstManager = (await dashboard.auth.tokens.create({ name: 'tst manager', role: 'store-manager', sites: ['tst-02'] }, undefined)).secret;
     hr = (await dashboard.auth.tokens.create({ name: 'hr', role: 'hr' }, undefined)).secret;

@@ -7,12 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newBatchId, newPunchId } from '../../core/ids.js';
-import type { SiteLocationPolicy } from '../../core/location/index.js';
 import { PunchAck } from '../../core/messages.js';
 import type { Punch } from '../../core/punch.js';
 import { deviceTopic } from '../../core/topics.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
+import { wifiOnlyPolicy } from '../support/site-policy.js';
 import { testLogger } from '../support/logger.js';
 import { SseClient } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
@@ -28,19 +28,6 @@ const HEARTBEAT_MS = 250;
 const MAX_QUEUED = 50;
 const STALL_MS = 3000;
 
-function wifiPolicy(siteId: string, bssid: string): SiteLocationPolicy {
-  return {
-    siteId,
-    allowedBssids: [bssid],
-    acceptScannedBssids: false,
-    accept: { anyOf: 1, factors: ['wifi'] },
-    gpsToleranceMetres: 20,
-    maxAccuracyMetres: 100,
-    maxFixAgeSeconds: 120,
-    minBeaconRssi: -100,
-    keepRawEvidence: false,
-  };
-}
 
 function punchOf(deviceId: string, siteId: string, seq: number, overrides: Partial<Punch> = {}): Punch {
   return {
@@ -124,8 +111,8 @@ describe('dashboard live feed: gateway -> MQTT -> ingest -> SSE', () => {
       { onFirstAdmin: () => undefined, liveStream: { heartbeatMs: HEARTBEAT_MS, maxQueued: MAX_QUEUED, stallTimeoutMs: STALL_MS } },
     );
     port = Number(new URL(dashboard.url).port);
-    await dashboard.sites.put({ id: 'mk-01', name: 'Mong Kok', nameZh: '旺角', timeZone: 'Asia/Hong_Kong', policy: wifiPolicy('mk-01', MK_AP), beacons: [] }, new Date());
-    await dashboard.sites.put({ id: 'tst-02', name: 'Tsim Sha Tsui', nameZh: null, timeZone: 'Asia/Hong_Kong', policy: wifiPolicy('tst-02', '3C:84:6A:AA:BB:01'), beacons: [] }, new Date());
+    await dashboard.sites.put({ id: 'mk-01', name: 'Mong Kok', nameZh: '旺角', timeZone: 'Asia/Hong_Kong', policy: wifiOnlyPolicy('mk-01', [MK_AP]), beacons: [] }, new Date());
+    await dashboard.sites.put({ id: 'tst-02', name: 'Tsim Sha Tsui', nameZh: null, timeZone: 'Asia/Hong_Kong', policy: wifiOnlyPolicy('tst-02', ['3C:84:6A:AA:BB:01']), beacons: [] }, new Date());
     tokens.admin = dashboard.apiToken;
     tokens.mkManager = (await dashboard.auth.tokens.create({ name: 'mk manager', role: 'store-manager', sites: ['mk-01'] }, undefined)).secret;
     tokens.tstManager = (await dashboard.auth.tokens.create({ name: 'tst manager', role: 'store-manager', sites: ['tst-02'] }, undefined)).secret;

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newPunchId } from '../../core/ids.js';
-import type { SiteLocationPolicy } from '../../core/location/index.js';
 import type { DeviceStatus } from '../../core/messages.js';
 import type { Punch } from '../../core/punch.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { dayWindow } from '../../dashboard/live/day-window.js';
 import type { Overview } from '../../dashboard/live/overview.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
+import { wifiOnlyPolicy } from '../support/site-policy.js';
 import { testLogger } from '../support/logger.js';
 
 /**
@@ -21,19 +21,6 @@ import { testLogger } from '../support/logger.js';
 // 23:30 in Hong Kong on 2 March, 15:30 in London: the two sites' "today" differ.
 const NOW = new Date('2026-03-02T15:30:00.000Z');
 
-function policy(siteId: string): SiteLocationPolicy {
-  return {
-    siteId,
-    allowedBssids: ['A4:2B:B0:11:22:33'],
-    acceptScannedBssids: false,
-    accept: { anyOf: 1, factors: ['wifi'] },
-    gpsToleranceMetres: 20,
-    maxAccuracyMetres: 100,
-    maxFixAgeSeconds: 120,
-    minBeaconRssi: -100,
-    keepRawEvidence: false,
-  };
-}
 
 function punchAt(siteId: string, deviceId: string, at: string, seq: number): Punch {
   return {
@@ -71,7 +58,7 @@ describe('dashboard overview', () => {
       ['ldn-01', 'Europe/London'],
       ['tst-02', 'Asia/Hong_Kong'],
     ] as const) {
-      await dashboard.sites.put({ id, name: `Site ${id}`, nameZh: null, timeZone, policy: policy(id), beacons: [] }, NOW);
+      await dashboard.sites.put({ id, name: `Site ${id}`, nameZh: null, timeZone, policy: wifiOnlyPolicy(id), beacons: [] }, NOW);
     }
     mkManager = (await dashboard.auth.tokens.create({ name: 'mk manager', role: 'store-manager', sites: ['mk-01'] }, undefined)).secret;
 
