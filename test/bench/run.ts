@@ -14,7 +14,7 @@
  *   --log-level LEVEL    the tap gateways' log level: info (default, the production default: a
  *                        line per tap) or warn
  *   --keep               keep the data dirs and logs
- *   --only PART          punch-path, store-and-forward or presence (default: all three, in that order)
+ *   --only PART          punch-path, store-and-forward, presence or console (default: all four, in that order)
  * Store-and-forward (test/bench/store-and-forward.ts):
  *   --sf-punches N       backlog drained through Mosquitto (default 100000)
  *   --sf-max-punches N, --sf-in-flight N, --sf-max-bytes N   the other batch setting
@@ -32,6 +32,15 @@
  *   --presence-roster N  tags in the roster (default 50)
  *   --presence-window-s S   the gateway's measured window at the rate (default 20; 0 skips it)
  *   --presence-seed N    the stream's seed (default 20261123)
+ * Console (test/bench/console.ts):
+ *   --console-punches N  punches in the central database searched (default 1000000)
+ *   --console-samples N  parameter sets per query type (default 50; about 2.5 s per type at most)
+ *   --console-probe-samples N   parameter sets of the rare-method probe (default 1; 0 skips it)
+ *   --console-live-s S   measured seconds of the live feed with one SSE client (default 30)
+ *   --console-live3-s S  the same with --console-clients clients (default 10; 0 skips it)
+ *   --console-busy-s S   one client again, while a console user pages deep in the list (default 8; 0 skips it)
+ *   --console-rate N     punches/s in all (default 200), --console-gateways N (default 5),
+ *   --console-clients N  SSE clients of the second live phase (default 3)
  * Timings are a report, never a test: a missed goal prints MISS and still exits 0. A burst that
  * loses a punch is a correctness failure and exits 1.
  */
@@ -47,6 +56,7 @@ import type { GatewayMode } from './gateway-process.js';
 import { machineInfo } from './machine.js';
 import { schedDelta, schedOf, type Sched } from './sched.js';
 import { ms, summarize, summaryHeader, summaryRow, table } from './stats.js';
+import { runConsole } from './console.js';
 import { runPresence } from './presence.js';
 import { runStoreAndForward } from './store-and-forward.js';
 import { measureTapLatency, type TapLatencyResult } from './tap-latency.js';
@@ -94,6 +104,15 @@ async function main(): Promise<number> {
       'presence-roster': { type: 'string' },
       'presence-window-s': { type: 'string' },
       'presence-seed': { type: 'string' },
+      'console-punches': { type: 'string' },
+      'console-samples': { type: 'string' },
+      'console-probe-samples': { type: 'string' },
+      'console-live-s': { type: 'string' },
+      'console-live3-s': { type: 'string' },
+      'console-busy-s': { type: 'string' },
+      'console-rate': { type: 'string' },
+      'console-gateways': { type: 'string' },
+      'console-clients': { type: 'string' },
     },
     strict: true,
   });
@@ -108,10 +127,24 @@ async function main(): Promise<number> {
   const burstCards = positive('burst-cards', values['burst-cards'], 100);
   const fsyncCount = positive('fsync', values.fsync, 1000);
   const only = values.only;
-  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward' && only !== 'presence') throw new Error(`--only must be punch-path, store-and-forward or presence, got "${only}"`);
+  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward' && only !== 'presence' && only !== 'console') {
+    throw new Error(`--only must be punch-path, store-and-forward, presence or console, got "${only}"`);
+  }
   const runPunchPath = only === undefined || only === 'punch-path';
   const runSf = only === undefined || only === 'store-and-forward';
   const runPresenceBench = only === undefined || only === 'presence';
+  const runConsoleBench = only === undefined || only === 'console';
+  const consoleOptions = {
+    punches: positive('console-punches', values['console-punches'], 1_000_000),
+    samples: positive('console-samples', values['console-samples'], 50),
+    probeSamples: positive('console-probe-samples', values['console-probe-samples'], 1),
+    liveSeconds: positive('console-live-s', values['console-live-s'], 30),
+    live3Seconds: positive('console-live3-s', values['console-live3-s'], 10),
+    busySeconds: positive('console-busy-s', values['console-busy-s'], 8),
+    rate: positive('console-rate', values['console-rate'], 200),
+    gateways: positive('console-gateways', values['console-gateways'], 5),
+    clients: positive('console-clients', values['console-clients'], 3),
+  };
   const presence = {
     rate: positive('presence-rate', values['presence-rate'], 2000),
     streamSeconds: positive('presence-stream-s', values['presence-stream-s'], 20),
@@ -147,7 +180,7 @@ async function main(): Promise<number> {
   };
   const started = performance.now();
 
-  out(`punchgate bench: ${[runPunchPath ? 'the punch path' : '', runSf ? 'store-and-forward' : '', runPresenceBench ? 'presence' : ''].filter(Boolean).join(', then ')}`);
+  out(`punchgate bench: ${[runPunchPath ? 'the punch path' : '', runSf ? 'store-and-forward' : '', runPresenceBench ? 'presence' : '', runConsoleBench ? 'console' : ''].filter(Boolean).join(', then ')}`);
   out(`date      ${machine.date}`);
   out(`cpu       ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB`);
   out(`system    ${machine.kernel}, node ${machine.node}`);
@@ -309,6 +342,18 @@ async function main(): Promise<number> {
       await writeFile(file, `${JSON.stringify(presenceResult, null, 2)}\n`);
       await writeFile(path.join(artifacts, 'presence-latest.json'), `${JSON.stringify(presenceResult, null, 2)}\n`);
       out(`presence figures written to ${path.relative(process.cwd(), file)} (${presenceResult.elapsedS.toFixed(1)} s)`);
+      if (measured.exitCode !== 0) exitCode = measured.exitCode;
+    }
+    if (runConsoleBench) {
+      const consoleStarted = performance.now();
+      const measured = await runConsole({ dataRoot, workDir: runDir, ...consoleOptions, keep: values.keep, out });
+      const consoleResult = { machine, loadAverageAtStart: os.loadavg(), ...measured.result, elapsedS: (performance.now() - consoleStarted) / 1000 };
+      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
+      await mkdir(artifacts, { recursive: true });
+      const file = path.join(artifacts, `console-${machine.date.replace(/[:.]/g, '-')}.json`);
+      await writeFile(file, `${JSON.stringify(consoleResult, null, 2)}\n`);
+      await writeFile(path.join(artifacts, 'console-latest.json'), `${JSON.stringify(consoleResult, null, 2)}\n`);
+      out(`console figures written to ${path.relative(process.cwd(), file)} (${consoleResult.elapsedS.toFixed(1)} s)`);
       if (measured.exitCode !== 0) exitCode = measured.exitCode;
     }
   } catch (error) {
