@@ -1,3 +1,4 @@
+import { disableNagle } from '../platform/no-delay.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -171,6 +172,8 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     }
 
     const client: MqttClient = await mqtt.connectAsync(brokerUrl, { ...clientOptions, reconnectPeriod: 1000, clean: true });
+    disableNagle(client);
+    client.on('connect', () => disableNagle(client));
     cleanups.push(() => client.endAsync());
     const ingest = new PunchIngest({ client, punches, devices, now, logger: logger.child({ part: 'ingest' }), committed: liveFeed });
     const statusIngest = new StatusIngest(devices, logger.child({ part: 'registry' }));

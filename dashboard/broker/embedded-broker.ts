@@ -107,7 +107,11 @@ export class EmbeddedBroker {
       if (this.devices.get(client.id) === client) this.devices.delete(client.id);
     });
     this.broker = broker;
-    const server = createServer(broker.handle);
+    // No Nagle: acks and single taps are small writes that would otherwise wait ~40 ms each.
+    const server = createServer((socket) => {
+      socket.setNoDelay(true);
+      broker.handle(socket);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -152,8 +152,10 @@ export class PunchRepository {
     if (query.to) (where.push('at < ?'), params.push(query.to));
     if (query.cursor) {
       const [at, id] = decodeCursor(query.cursor, 'string', 'string');
-      where.push('(at < ? OR (at = ? AND id < ?))');
-      params.push(at, at, id);
+      // A row value, so SQLite bounds the index range with it instead of walking every row before
+      // the cursor (a page 500,000 rows deep: ~1 ms instead of ~50 ms, docs/benchmarks.md).
+      where.push('(at, id) < (?, ?)');
+      params.push(at, id);
     }
     const sql = `SELECT body, at, id FROM punches ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
     const rows = await this.db.all<{ body: string; at: string; id: string }>(sql, [...params, query.limit + 1]);

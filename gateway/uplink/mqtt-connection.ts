@@ -1,3 +1,4 @@
+import { disableNagle } from '../../platform/no-delay.js';
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -158,7 +159,10 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
     };
     const client = connect(this.options.url, clientOptions);
     this.client = client;
-    client.on('connect', () => void this.onConnect(client));
+    client.on('connect', () => {
+      disableNagle(client);
+      void this.onConnect(client);
+    });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (error) => {
       if (client !== this.client) return;
