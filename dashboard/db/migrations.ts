@@ -220,6 +220,11 @@ export const centralMigrations: readonly string[] = [
   ALTER TABLE sites ADD COLUMN address_zh TEXT;
   ALTER TABLE sites ADD COLUMN hands_free TEXT;
   `,
+  // "Unknown badges at a site" walked every punch of the site to find the few without an
+  // employee (console bench: 10.7 ms a page); only unknown-badge rows pay for this index.
+  `
+  CREATE INDEX punches_unknown_by_site ON punches(site_id, at, id) WHERE employee_id IS NULL;
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {
