@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { allDevicesTopic } from '../core/topics.js';
-import type { Database } from '../platform/sqlite.js';
+import { Database } from '../platform/sqlite.js';
 import { SYSTEM_ACTOR } from './auth/audit.js';
 import { createAuth, defaultAuthSettings, type Auth, type AuthSettings } from './auth/index.js';
 import { EmbeddedBroker, INTERNAL_USERNAME } from './broker/embedded-broker.js';
@@ -104,7 +104,7 @@ function authSettingsOf(config: DashboardConfig): AuthSettings {
  */
 export async function startDashboard(config: DashboardConfig, logger: Logger, options: DashboardOptions = {}): Promise<Dashboard> {
   const now = options.now ?? ((): Date => new Date());
-  const { db } = await openCentralDb(config.dataDir);
+  const { db, file: dbFile } = await openCentralDb(config.dataDir);
   const cleanups: Array<() => Promise<void>> = [() => db.close()];
   const runCleanups = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
@@ -124,7 +124,11 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       }
     }
     const devices = new DeviceRepository(db);
-    const punches = new PunchRepository(db);
+    // Searches read on a connection of their own: a deep search must not hold up ingest's commits.
+    const reads = await Database.open(dbFile, { readOnly: true });
+    await reads.exec('PRAGMA busy_timeout = 5000');
+    cleanups.push(() => reads.close());
+    const punches = new PunchRepository(db, reads);
     const sites = new SiteRepository(db);
     const sightings = new BeaconSightingRepository(db);
     // Replay memory left over from before a restart: expired rows go now, not at the next punch.

@@ -10,9 +10,11 @@ export class Database {
 
   private constructor(private readonly db: sqlite3.Database) {}
 
-  static open(file: string): Promise<Database> {
+  /** `readOnly`: a second connection for reads, which in WAL mode sees committed rows only. */
+  static open(file: string, options: { readOnly?: boolean } = {}): Promise<Database> {
     return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE, (error) => {
+      const mode = options.readOnly ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE;
+      const db = new sqlite3.Database(file, mode, (error) => {
         if (error) reject(error);
         else resolve(new Database(db));
       });

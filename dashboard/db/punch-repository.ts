@@ -61,7 +61,15 @@ function insertParams(punches: readonly Punch[], receivedAt: string): SqlValue[]
 
 /** The central punch table: exactly one row per punch id, whatever arrives how often. */
 export class PunchRepository {
-  constructor(private readonly db: Database) {}
+  /**
+   * `reads` serves searches and counts: a read-only connection of its own, so a slow search
+   * never holds up ingest's commits (node-sqlite3 runs one statement at a time per connection)
+   * and never sees rows of a transaction still open. Writes and reads inside a write stay on `db`.
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly reads: Database = db,
+  ) {}
 
   /**
    * Inserts valid punches in one transaction, ignoring ids already stored; resolves after the
@@ -158,7 +166,7 @@ export class PunchRepository {
       params.push(at, id);
     }
     const sql = `SELECT body, at, id FROM punches ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
-    const rows = await this.db.all<{ body: string; at: string; id: string }>(sql, [...params, query.limit + 1]);
+    const rows = await this.reads.all<{ body: string; at: string; id: string }>(sql, [...params, query.limit + 1]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
@@ -185,13 +193,13 @@ export class PunchRepository {
   }
 
   async count(): Promise<number> {
-    const row = await this.db.get<{ n: number }>('SELECT count(*) AS n FROM punches');
+    const row = await this.reads.get<{ n: number }>('SELECT count(*) AS n FROM punches');
     return row?.n ?? 0;
   }
 
   /** Punches at a site with `at` in [from, to): an index-only count (punches_by_site). */
   async countAtSite(siteId: string, from: string, to: string): Promise<number> {
-    const row = await this.db.get<{ n: number }>('SELECT count(*) AS n FROM punches WHERE site_id = ? AND at >= ? AND at < ?', [siteId, from, to]);
+    const row = await this.reads.get<{ n: number }>('SELECT count(*) AS n FROM punches WHERE site_id = ? AND at >= ? AND at < ?', [siteId, from, to]);
     return row?.n ?? 0;
   }
 }
