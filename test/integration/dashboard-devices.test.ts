@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newBatchId, newPunchId } from '../../core/ids.js';
+import { newBatchId } from '../../core/ids.js';
 import { PunchAck, type DeviceStatus } from '../../core/messages.js';
 import type { Punch } from '../../core/punch.js';
 import { deviceTopic } from '../../core/topics.js';
@@ -12,6 +12,7 @@ import type { AuditEntry } from '../../dashboard/auth/audit.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
 import { wifiOnlyPolicy } from '../support/site-policy.js';
+import { testPunch } from '../support/punch-fixture.js';
 import { testLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
 
@@ -22,20 +23,6 @@ import { waitFor } from '../support/wait.js';
  */
 
 
-function punchOf(deviceId: string, seq: number): Punch {
-  return {
-    id: newPunchId(),
-    deviceId,
-    siteId: 'mk-01',
-    credential: { kind: 'em4100', uid: 'E3086CED' },
-    employeeId: 'E001',
-    at: new Date().toISOString(),
-    clock: { synced: true },
-    method: 'badge',
-    direction: 'in',
-    seq,
-  };
-}
 
 interface Json {
   [key: string]: unknown;
@@ -187,7 +174,7 @@ describe('dashboard devices: register, rename, move, disable/enable, live state'
       if (topic === deviceTopic('gw-1', 'acks')) acks.push(PunchAck.parse(JSON.parse(payload.toString())));
     });
     await again.subscribeAsync(deviceTopic('gw-1', 'acks'), { qos: 1 });
-    const refused = punchOf('gw-1', 1);
+    const refused = testPunch({ deviceId: 'gw-1', seq: 1 });
     await again.publishAsync(deviceTopic('gw-1', 'punches'), JSON.stringify({ batchId: newBatchId(), deviceId: 'gw-1', punches: [refused] }), { qos: 1 });
     await waitFor('the ack', () => acks.length === 1);
     expect(acks[0]?.accepted).toEqual([]);
@@ -197,7 +184,7 @@ describe('dashboard devices: register, rename, move, disable/enable, live state'
     // Enabled again: punches are stored.
     const enabled = await api('PATCH', '/devices/gw-1', { enabled: true });
     expect(enabled.body).toMatchObject({ changed: ['enabled'], device: { enabled: true, disabledAt: null, disabledReason: null } });
-    const accepted = punchOf('gw-1', 2);
+    const accepted = testPunch({ deviceId: 'gw-1', seq: 2 });
     await again.publishAsync(deviceTopic('gw-1', 'punches'), JSON.stringify({ batchId: newBatchId(), deviceId: 'gw-1', punches: [accepted] }), { qos: 1 });
     await waitFor('the second ack', () => acks.length === 2);
     expect(acks[1]?.accepted).toEqual([accepted.id]);

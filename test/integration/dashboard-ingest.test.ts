@@ -4,30 +4,18 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newBatchId, newPunchId } from '../../core/ids.js';
+import { newBatchId } from '../../core/ids.js';
 import { PunchAck } from '../../core/messages.js';
 import type { Punch } from '../../core/punch.js';
 import { deviceTopic } from '../../core/topics.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
+import { testPunch } from '../support/punch-fixture.js';
 import { testLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
 
-function punch(deviceId: string, overrides: Partial<Punch> = {}): Punch {
-  return {
-    id: newPunchId(),
-    deviceId,
-    siteId: 'mk-01',
-    credential: { kind: 'em4100', uid: 'E3086CED' },
-    employeeId: 'E001',
-    at: new Date().toISOString(),
-    clock: { synced: true },
-    method: 'badge',
-    direction: 'in',
-    seq: 1,
-    ...overrides,
-  };
-}
+
+const punch = (deviceId: string, overrides: Partial<Punch> = {}): Punch => testPunch({ deviceId, ...overrides });
 
 describe('dashboard: embedded broker, ingest with acks, device registry, REST', () => {
   let dir: string;

@@ -6,13 +6,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { newBatchId, newPunchId } from '../../core/ids.js';
+import { newBatchId } from '../../core/ids.js';
 import { PunchAck } from '../../core/messages.js';
 import type { Punch } from '../../core/punch.js';
 import { deviceTopic } from '../../core/topics.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
 import { wifiOnlyPolicy } from '../support/site-policy.js';
+import { testPunch } from '../support/punch-fixture.js';
 import { testLogger } from '../support/logger.js';
 import { SseClient } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
@@ -29,21 +30,6 @@ const MAX_QUEUED = 50;
 const STALL_MS = 3000;
 
 
-function punchOf(deviceId: string, siteId: string, seq: number, overrides: Partial<Punch> = {}): Punch {
-  return {
-    id: newPunchId(),
-    deviceId,
-    siteId,
-    credential: { kind: 'em4100', uid: 'E3086CED' },
-    employeeId: 'E001',
-    at: new Date().toISOString(),
-    clock: { synced: true },
-    method: 'badge',
-    direction: 'in',
-    seq,
-    ...overrides,
-  };
-}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -80,6 +66,8 @@ class RawFeedClient {
     this.socket.destroy();
   }
 }
+
+const punchOf = (deviceId: string, siteId: string, seq: number, overrides: Partial<Punch> = {}): Punch => testPunch({ deviceId, siteId, seq, ...overrides });
 
 describe('dashboard live feed: gateway -> MQTT -> ingest -> SSE', () => {
   let dir: string;

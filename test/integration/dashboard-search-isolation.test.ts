@@ -2,24 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newPunchId } from '../../core/ids.js';
 import type { Punch } from '../../core/punch.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
+import { testPunch } from '../support/punch-fixture.js';
 import { testLogger } from '../support/logger.js';
 
-const punch = (seq: number): Punch => ({
-  id: newPunchId(),
-  deviceId: 'gw-1',
-  siteId: 'mk-01',
-  credential: { kind: 'em4100', uid: 'E3086CED' },
-  employeeId: 'E001',
-  at: new Date(Date.parse('2026-11-23T01:00:00.000Z') + seq * 1000).toISOString(),
-  clock: { synced: true },
-  method: 'badge',
-  direction: 'in',
-  seq,
-});
+const punch = (seq: number): Punch => testPunch({ seq, at: new Date(Date.parse('2026-11-23T01:00:00.000Z') + seq * 1000).toISOString() });
 
 // Punch search reads on its own read-only connection (dashboard/server.ts).
 describe('punch search reads committed punches only, on a connection of its own', () => {
