@@ -233,11 +233,13 @@ export class Presence {
     return frames;
   }
 
+  /** The AES key schedules of the keys in force (the EID key and the site key, both used at each rotation). */
   private key(hex: string): Aes128Block {
     let key = this.keyCache.get(hex);
     if (!key) {
       key = aes128(keyFromHex(hex));
-      this.keyCache.clear();
+      // Keys change only with a pushed config: forget the old ones then, not at every other lookup.
+      if (this.keyCache.size >= 4) this.keyCache.clear();
       this.keyCache.set(hex, key);
     }
     return key;
