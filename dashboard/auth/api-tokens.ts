@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
+import { decodeCursor, encodeCursor, keysetPage } from '../db/keyset-cursor.js';
 import { timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
@@ -120,9 +120,8 @@ export class ApiTokenService {
       params.push(decodeCursor(query.cursor, 'string')[0]);
     }
     const rows = await this.db.all<TokenRow>(`SELECT * FROM api_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return { tokens: page.map(toView), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
+    return { tokens: page.map(toView), nextCursor };
   }
 
   /** Revokes a token (from the next request on); revoking a revoked token changes nothing. */

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
+import { decodeCursor, encodeCursor, keysetPage } from '../db/keyset-cursor.js';
 import { z } from 'zod';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 import type { Principal } from './permissions.js';
@@ -115,8 +115,7 @@ export class AuditLog {
     add('at < ?', query.to);
     if (query.cursor !== undefined) add('id < ?', decodeCursor(query.cursor, 'number')[0]);
     const rows = await this.db.all<AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [...params, query.limit + 1]);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
     return {
       entries: page.map((row) => ({
         id: row.id,
@@ -128,7 +127,7 @@ export class AuditLog {
         before: row.before === null ? null : (JSON.parse(row.before) as unknown),
         after: row.after === null ? null : (JSON.parse(row.after) as unknown),
       })),
-      nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null,
+      nextCursor,
     };
   }
 }

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
+import { decodeCursor, encodeCursor, keysetPage } from '../db/keyset-cursor.js';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { EntityId } from '../../core/punch.js';
@@ -143,9 +143,8 @@ export class UserService {
       `SELECT * FROM users ${after === undefined ? '' : 'WHERE username > ?'} ORDER BY username LIMIT ?`,
       after === undefined ? [query.limit + 1] : [after, query.limit + 1],
     );
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return { users: page.map((row) => toUserView(toUser(row))), nextCursor: rows.length > query.limit && last ? encodeCursor(last.username) : null };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.username]);
+    return { users: page.map((row) => toUserView(toUser(row))), nextCursor };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { decodeCursor, encodeCursor, keysetPage } from './keyset-cursor.js';
 import { z } from 'zod';
 import { DeviceStatus } from '../../core/messages.js';
 import type { Database } from '../../platform/sqlite.js';
@@ -117,9 +117,8 @@ export class DeviceRepository {
     if (query.siteIds) (where.push(query.siteIds.length ? `site_id IN (${query.siteIds.map(() => '?').join(', ')})` : '0'), params.push(...query.siteIds));
     if (query.cursor !== undefined) (where.push('id > ?'), params.push(decodeCursor(query.cursor, 'string')[0]));
     const rows = await this.db.all<DeviceRow>(`SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return { devices: page.map(toRecord), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
+    return { devices: page.map(toRecord), nextCursor };
   }
 
   /**

@@ -30,3 +30,13 @@ export function decodeCursor<const Kinds extends readonly KeyKind[]>(cursor: str
   if (!fits) throw new CursorError();
   return value as KeysOf<Kinds>;
 }
+
+/**
+ * A page from rows fetched with `LIMIT limit + 1`: the first `limit` rows, and a cursor made of
+ * the last one's key when the extra row shows there is more.
+ */
+export function keysetPage<Row>(rows: readonly Row[], limit: number, keyOf: (row: Row) => ReadonlyArray<string | number>): { page: Row[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(...keyOf(last)) : null };
+}

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { decodeCursor, encodeCursor, keysetPage } from './keyset-cursor.js';
 import type { Credential } from '../../core/credential.js';
 import { Punch, type PunchMethod } from '../../core/punch.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
@@ -167,12 +167,8 @@ export class PunchRepository {
     }
     const sql = `SELECT body, at, id FROM punches ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
     const rows = await this.reads.all<{ body: string; at: string; id: string }>(sql, [...params, query.limit + 1]);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return {
-      punches: page.map((row) => Punch.parse(JSON.parse(row.body))),
-      nextCursor: rows.length > query.limit && last ? encodeCursor(last.at, last.id) : null,
-    };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.at, row.id]);
+    return { punches: page.map((row) => Punch.parse(JSON.parse(row.body))), nextCursor };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { decodeCursor, encodeCursor, keysetPage } from './keyset-cursor.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BeaconRegistration, BeaconRegistrations } from '../../core/beacon/beacon-registry.js';
@@ -417,9 +417,8 @@ export class SiteRepository {
     if (after !== undefined) (where.push('id > ?'), params.push(after));
     if (query.ids) (where.push(query.ids.length ? `id IN (${query.ids.map(() => '?').join(', ')})` : '0'), params.push(...query.ids));
     const rows = await this.db.all<SiteRow>(`SELECT * FROM sites ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return { sites: page.map(toSite), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
+    return { sites: page.map(toSite), nextCursor };
   }
 
   /** Bumped by every site write, in the same transaction. */

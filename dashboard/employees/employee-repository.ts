@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
+import { decodeCursor, encodeCursor, keysetPage } from '../db/keyset-cursor.js';
 import { CredentialKind, type Credential } from '../../core/credential.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 import { actorNameOf, type BadgeView, type ConsentView, type EmployeeStatus, type EmployeeView, type EmployeeWrite } from './employee-model.js';
@@ -191,9 +191,8 @@ export class EmployeeRepository {
       `SELECT e.* FROM employees e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.employee_number LIMIT ?`,
       [...params, query.limit + 1],
     );
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return { items: await this.views(page), nextCursor: rows.length > query.limit && last ? encodeCursor(last.employee_number) : null };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.employee_number]);
+    return { items: await this.views(page), nextCursor };
   }
 
   /** Sites, current badges and consent for a page of employees, in three queries. */
@@ -313,9 +312,8 @@ export class EmployeeRepository {
       `${BADGE_SELECT} WHERE b.employee_number = ? ${before === undefined ? '' : 'AND b.id < ?'} ORDER BY b.id DESC LIMIT ?`,
       before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],
     );
-    const items = rows.slice(0, page.limit);
-    const last = items[items.length - 1];
-    return { items: items.map(toBadgeView), nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null };
+    const { page: items, nextCursor } = keysetPage(rows, page.limit, (row) => [row.id]);
+    return { items: items.map(toBadgeView), nextCursor };
   }
 
   async currentConsent(employeeNumber: string): Promise<ConsentView | undefined> {
@@ -343,9 +341,8 @@ export class EmployeeRepository {
       `${CONSENT_SELECT} WHERE c.employee_number = ? ${before === undefined ? '' : 'AND c.id < ?'} ORDER BY c.id DESC LIMIT ?`,
       before === undefined ? [employeeNumber, page.limit + 1] : [employeeNumber, before, page.limit + 1],
     );
-    const items = rows.slice(0, page.limit);
-    const last = items[items.length - 1];
-    return { items: items.map(toConsentView), nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null };
+    const { page: items, nextCursor } = keysetPage(rows, page.limit, (row) => [row.id]);
+    return { items: items.map(toConsentView), nextCursor };
   }
 
   /**
