@@ -225,6 +225,11 @@ export const centralMigrations: readonly string[] = [
   `
   CREATE INDEX punches_unknown_by_site ON punches(site_id, at, id) WHERE employee_id IS NULL;
   `,
+  // Filtering by a rare method (HR looking for make-up punches: method manual) walked every
+  // punch along punches_by_time: 330-444 ms at 1,000,000 rows, with ingest waiting behind it.
+  `
+  CREATE INDEX punches_by_method ON punches(method, at, id);
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {
