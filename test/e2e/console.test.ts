@@ -19,7 +19,8 @@ import { launchBrowser, type Browser } from './browser.js';
  * in with the one-time password and the forced change, a site with its geofence drawn on the map
  * (checked through the API), a device enrolled with its secret shown once (and used by the
  * gateway), an employee and a badge, a punch from the gateway arriving live, the badge revoked in
- * the console and refused by the gateway, and the console in Traditional Chinese. Screenshots go
+ * the console and refused by the gateway, a config change shown as pending while the gateway is
+ * away and as applied once it is back, and the console in Traditional Chinese. Screenshots go
  * to test-artifacts/e2e/. The map has no tiles: the editor must work offline.
  */
 
@@ -35,6 +36,7 @@ describe('web console in Chromium', () => {
   let page: Page;
   let oneTimePassword = '';
   let deviceSecret = '';
+  let gatewayConfig: GatewayConfig | undefined;
   const logger = testLogger();
 
   const api = async (method: 'GET' | 'POST', url: string): Promise<{ status: number; body: any }> => {
@@ -194,18 +196,15 @@ describe('web console in Chromium', () => {
     expect(await page.content()).not.toContain(deviceSecret);
     expect(JSON.stringify((await api('GET', '/devices')).body)).not.toContain(deviceSecret);
 
-    gateway = await startGateway(
-      GatewayConfig.parse({
+    gatewayConfig = GatewayConfig.parse({
         deviceId: 'gw-1',
         siteId: 'mk-01',
         dataDir: path.join(dir, 'gateway'),
         http: { port: 0 },
         mqtt: { url: dashboard.brokerUrl, password: deviceSecret, batch: { ackTimeoutSeconds: 1 }, reconnect: { minSeconds: 0.05, maxSeconds: 0.3 } },
         clock: { syncCommand: null },
-      }),
-      logger,
-      { uplink: { statusMinIntervalMs: 0 } },
-    );
+      });
+    gateway = await startGateway(gatewayConfig, logger, { uplink: { statusMinIntervalMs: 0 } });
     await waitFor('the gateway online at the dashboard', async () => (await dashboard.devices.get('gw-1'))?.online === true, 10_000);
     await page.reload();
     await settled();
@@ -321,6 +320,55 @@ describe('web console in Chromium', () => {
     const hr = (await dashboard.auth.tokens.create({ name: 'hr reader', role: 'hr' }, undefined)).secret;
     const asHr = await dashboard.http.inject({ method: 'GET', url: '/api/v1/employees/E001/badges', headers: { authorization: `Bearer ${hr}` } });
     expect(asHr.json<{ badges: unknown[] }>().badges[0]).toMatchObject({ assignedByName: 'admin', revokedByName: 'admin' });
+  }, 60_000);
+
+  it('shows a config change as pending while the gateway is away, and as applied once it has taken it', async () => {
+    const configState = page.locator('[data-test="config-state"]');
+    const versionsOf = (text: string | null): { requested: string; applied: string } => {
+      const match = /requested (v\d+|—), applied (v\d+|—)/.exec(text ?? '');
+      return { requested: match?.[1] ?? '?', applied: match?.[2] ?? '?' };
+    };
+    await page.goto(`${dashboard.url}/devices?device=gw-1`);
+    await settled();
+    await expect.poll(() => configState.textContent(), { timeout: 10_000 }).toContain('applied');
+    const before = versionsOf(await configState.textContent());
+    expect(before.requested).toBe(before.applied);
+
+    await gateway!.stop();
+    gateway = undefined;
+    // A change that reaches the gateway's config: the site's name, saved in the console.
+    await page.goto(`${dashboard.url}/sites?site=mk-01`);
+    await settled();
+    await page.locator('[data-test="site-name"]').fill('Mong Kok (renamed)');
+    await Promise.all([page.waitForEvent('load'), page.locator('[data-test="save-site"]').click()]);
+    await settled();
+
+    await page.goto(`${dashboard.url}/devices?device=gw-1`);
+    await settled();
+    await expect
+      .poll(async () => {
+        await page.reload();
+        await settled();
+        return versionsOf(await configState.textContent()).requested;
+      }, { timeout: 10_000 })
+      .not.toBe(before.requested);
+    const pending = await configState.textContent();
+    expect(pending).toContain('pending');
+    expect(versionsOf(pending).applied).toBe(before.applied);
+    await browser.screenshot('05b-config-pending');
+
+    gateway = await startGateway(gatewayConfig!, logger, { uplink: { statusMinIntervalMs: 0 } });
+    await expect
+      .poll(async () => {
+        await page.reload();
+        await settled();
+        return configState.textContent();
+      }, { timeout: 15_000 })
+      .toMatch(/applied (v\d+)\s*applied/);
+    const after = versionsOf(await configState.textContent());
+    expect(after.applied).toBe(versionsOf(pending).requested);
+    expect(await configState.textContent()).not.toContain('pending');
+    await browser.screenshot('05c-config-applied');
   }, 60_000);
 
   it('degrades on a dashboard without the overview, the live feed or device details: "not available", the rest still works', async () => {
