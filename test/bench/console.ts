@@ -197,14 +197,16 @@ async function measureQueries(options: {
 }): Promise<QueryTypeResult[]> {
   const { dashboard, raw, failures } = options;
   const results: QueryTypeResult[] = [];
-  const target = dashboard.db as unknown as { all: (sql: string, params?: readonly SqlValue[]) => Promise<unknown[]> };
+  // Searches run on the repository's read-only connection (`reads`), not on `dashboard.db`.
+  const searchDb = (dashboard.punches as unknown as { reads: object }).reads;
+  const target = searchDb as { all: (sql: string, params?: readonly SqlValue[]) => Promise<unknown[]> };
   // The repository's own SQL and parameters, captured on the untimed warm-up call of each parameter set.
   const captureSql = async (query: PunchQuery): Promise<{ sql: string; params: SqlValue[]; ids: string[] }> => {
     const original = target.all;
     let captured: { sql: string; params: SqlValue[] } | undefined;
     target.all = (sql: string, params: readonly SqlValue[] = []) => {
       if (sql.startsWith('SELECT body, at, id FROM punches')) captured = { sql, params: [...params] };
-      return original.call(dashboard.db, sql, params);
+      return original.call(searchDb, sql, params);
     };
     try {
       const page = await dashboard.punches.query(query);
