@@ -230,6 +230,79 @@ export const centralMigrations: readonly string[] = [
   `
   CREATE INDEX punches_by_method ON punches(method, at, id);
   `,
+  // Alert delivery (dashboard/notifications/, docs/notifications.md). Webhook endpoints keep their
+  // signing secret in the clear, since it signs every delivery (the API shows it once, at
+  // creation); a deleted endpoint stays, without its secret, so that its deliveries still name
+  // it. One notification per event key (enqueue is INSERT .. ON CONFLICT(key) DO NOTHING), one
+  // delivery per notification and endpoint or e-mail address, and every attempt in the log
+  // (outcome NULL while in flight: found at the next start and retried).
+  `
+  CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    -- JSON list of the event kinds it receives; NULL: every kind.
+    kinds TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    deleted_at TEXT
+  );
+
+  CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    employee_number TEXT NOT NULL,
+    site_id TEXT,
+    work_date TEXT,
+    occurred_at TEXT NOT NULL,
+    -- The event as received (JSON): what every delivery of it sends.
+    event TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX notifications_by_kind ON notifications(kind, id);
+  CREATE INDEX notifications_by_employee ON notifications(employee_number, id);
+  CREATE INDEX notifications_by_creation ON notifications(created_at);
+
+  CREATE TABLE notification_deliveries (
+    id TEXT PRIMARY KEY,
+    notification_id TEXT NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
+    channel TEXT NOT NULL CHECK (channel IN ('webhook', 'email')),
+    endpoint_id TEXT REFERENCES webhook_endpoints(id),
+    address TEXT,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'gave-up')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    -- Attempts made before the last replay: the retry budget and the back-off count from here.
+    replay_base INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_status_code INTEGER,
+    last_error TEXT,
+    delivered_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    CHECK ((channel = 'webhook') = (endpoint_id IS NOT NULL)),
+    CHECK ((channel = 'email') = (address IS NOT NULL))
+  );
+  CREATE UNIQUE INDEX notification_deliveries_per_endpoint ON notification_deliveries(notification_id, endpoint_id) WHERE endpoint_id IS NOT NULL;
+  CREATE UNIQUE INDEX notification_deliveries_per_address ON notification_deliveries(notification_id, address) WHERE address IS NOT NULL;
+  CREATE INDEX notification_deliveries_by_status ON notification_deliveries(status, notification_id);
+  CREATE INDEX notification_deliveries_due ON notification_deliveries(next_attempt_at) WHERE status IN ('pending', 'failed');
+
+  CREATE TABLE notification_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL REFERENCES notification_deliveries(id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    outcome TEXT CHECK (outcome IN ('delivered', 'failed', 'interrupted')),
+    status_code INTEGER,
+    error TEXT,
+    duration_ms INTEGER
+  );
+  CREATE INDEX notification_attempts_by_delivery ON notification_attempts(delivery_id, id);
+  CREATE INDEX notification_attempts_open ON notification_attempts(delivery_id) WHERE outcome IS NULL;
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {
