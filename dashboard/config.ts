@@ -95,6 +95,33 @@ export const DashboardConfig = z
       })
       .strict()
       .prefault({}),
+    /** Alerts to employees and managers: webhooks and optional e-mail (see docs/notifications.md). */
+    notifications: z
+      .object({
+        /** E-mail over SMTP; left out: alerts go to webhooks only. */
+        smtp: z
+          .object({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(587),
+            /** TLS from the first byte (port 465); false: plain, upgraded with STARTTLS when the server offers it. */
+            secure: z.boolean().default(false),
+            user: z.string().min(1).optional(),
+            password: z.string().min(1).optional(),
+            /** The sender, e.g. `"punchgate" <alerts@example.com>`. */
+            from: z.string().min(3),
+          })
+          .strict()
+          .refine((smtp) => (smtp.user === undefined) === (smtp.password === undefined), { message: 'give both user and password, or neither', path: ['password'] })
+          .optional(),
+        /** How long a webhook receiver (or the SMTP server) may take to answer one attempt. */
+        webhookTimeoutSeconds: z.number().int().min(1).max(120).default(10),
+        /** Attempts per delivery (back-off 10 s, 30 s, 90 s, ... up to an hour between them) before it is given up. */
+        maxAttempts: z.number().int().min(1).max(20).default(8),
+        /** Shift reminders go this long before the shift starts. */
+        reminderMinutesBeforeShift: z.number().int().min(1).max(24 * 60).default(15),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
