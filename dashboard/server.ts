@@ -28,6 +28,7 @@ import { StatusIngest } from './ingest/status-ingest.js';
 import { PunchFeed } from './live/punch-feed.js';
 import { BeaconResolvers } from './mobile/beacon-resolvers.js';
 import { MobilePunchDesk } from './mobile/mobile-punch-desk.js';
+import { Notifications } from './notifications/notifications.js';
 
 export interface Dashboard {
   /** `http://host:port` of the dashboard. */
@@ -45,6 +46,8 @@ export interface Dashboard {
   readonly mobilePunches: MobilePunchDesk;
   readonly employees: EmployeeService;
   readonly configPush: ConfigPush;
+  /** Alerts (docs/notifications.md): `enqueue(events)` stores each event once and delivers it by webhook and e-mail. */
+  readonly notifications: Notifications;
   /** The HTTP app (listening at `url`); tests may also call `http.inject()`. */
   readonly http: FastifyInstance;
   readonly configs: ConfigPublisher;
@@ -217,6 +220,9 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     employees.gateways = configPush;
     await configPush.start();
     cleanups.push(() => configPush.stop());
+    const notifications = new Notifications({ db, audit: auth.audit, config: config.notifications, now, logger: logger.child({ part: 'notifications' }), sites });
+    await notifications.start();
+    cleanups.push(() => notifications.stop());
 
     const http = buildDashboardHttp({
       db,
@@ -230,6 +236,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       commands,
       employees,
       configPush,
+      notifications,
       liveFeed,
       web: config.web,
       ...(options.liveStream ? { liveStream: options.liveStream } : {}),
@@ -256,6 +263,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       mobilePunches,
       employees,
       configPush,
+      notifications,
       http,
       configs,
       ingest,

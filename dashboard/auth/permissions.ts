@@ -27,6 +27,9 @@ export const permissions = [
   'users:manage',
   'tokens:manage',
   'audit:read',
+  'notifications:read',
+  'notifications:replay',
+  'webhooks:manage',
 ] as const;
 export const Permission = z.enum(permissions);
 export type Permission = z.infer<typeof Permission>;
@@ -40,7 +43,18 @@ const all: readonly Permission[] = permissions;
 export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
   admin: all,
   // People and their attendance; sees sites and devices to understand where punches come from.
-  hr: ['overview:read', 'sites:read', 'devices:read', 'employees:read', 'employees:write', 'punches:read', 'punches:write', 'mobile-punches:create'],
+  hr: [
+    'overview:read',
+    'sites:read',
+    'devices:read',
+    'employees:read',
+    'employees:write',
+    'punches:read',
+    'punches:write',
+    'mobile-punches:create',
+    'notifications:read',
+    'notifications:replay',
+  ],
   // Terminals and places; sees punches to check a terminal works, not people's records.
   facilities: ['overview:read', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:command', 'punches:read'],
   // Their own stores only (site scope): staff, punches, terminals, and identify/resync.
@@ -72,6 +86,9 @@ export const permissionDescriptions: Readonly<Record<Permission, string>> = {
   'users:manage': 'create users, change their role and sites, disable them, reset passwords',
   'tokens:manage': 'create, list and revoke API tokens',
   'audit:read': 'read the audit log',
+  'notifications:read': 'list alerts sent to employees and managers, with their deliveries and attempts',
+  'notifications:replay': 'send an alert delivery again (webhook or e-mail)',
+  'webhooks:manage': 'create, change, test and delete webhook endpoints (their signing secrets)',
 };
 
 /** Who is asking: a signed-in user or an API token, with the sites it may reach ('all' or a list). */

@@ -14,6 +14,7 @@ import { docsRoutes, openApiPlugin } from './docs-plugin.js';
 import { employeeRoutes, type EmployeeRoutesOptions } from './employee-routes.js';
 import { liveRoutes } from './live-routes.js';
 import { mobilePunchRoutes, type MobilePunchRoutesOptions } from './mobile-punch-routes.js';
+import { notificationRoutes, type NotificationRoutesOptions } from './notification-routes.js';
 import { overviewRoutes } from './overview-routes.js';
 import { sessionRoutes } from './session-routes.js';
 import { siteRoutes, type SiteRoutesOptions } from './site-routes.js';
@@ -21,7 +22,7 @@ import { tokenRoutes } from './token-routes.js';
 import { userRoutes } from './user-routes.js';
 import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, WebPluginOptions {
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, WebPluginOptions {
   auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
@@ -99,6 +100,7 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       await api.register(siteRoutes, options);
       await api.register(mobilePunchRoutes, options);
       await api.register(employeeRoutes, options);
+      await api.register(notificationRoutes, options);
     },
     { prefix: '/api/v1' },
   );

@@ -46,6 +46,7 @@ const OPENAPI = 'integration/dashboard-openapi.test.ts';
 const INGEST = 'integration/dashboard-ingest.test.ts';
 const CONFIG_PUSH = 'integration/config-push.test.ts';
 const CONSOLE_ASSETS = 'e2e/console-assets.test.ts';
+const NOTIFICATIONS = 'integration/notifications-routes.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -104,6 +105,16 @@ const COVERED: Record<string, Coverage> = {
   'POST /api/v1/employees/:employeeNumber/badges/:kind/:uid/revoke': { happy: [EMPLOYEES, CONFIG_PUSH], validation: [HERE] },
   'GET /api/v1/employees/:employeeNumber/ble-consent': { happy: [EMPLOYEES], validation: [HERE] },
   'PUT /api/v1/employees/:employeeNumber/ble-consent': { happy: [EMPLOYEES], validation: [EMPLOYEES] },
+  // Alerts: webhook endpoints, the notifications sent, replays.
+  'GET /api/v1/webhooks': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'POST /api/v1/webhooks': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'GET /api/v1/webhooks/:id': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'PATCH /api/v1/webhooks/:id': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'DELETE /api/v1/webhooks/:id': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'POST /api/v1/webhooks/:id/test': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'GET /api/v1/notifications': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'GET /api/v1/notifications/:id/deliveries': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  'POST /api/v1/deliveries/:id/replay': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
   // The web console: page shells, browser code, Leaflet.
   'GET /overview': { happy: [HERE] },
   'GET /sites': { happy: [HERE, CONSOLE_ASSETS] },
