@@ -38,5 +38,10 @@ export const Punch = z.object({
   direction: PunchDirection,
   seq: z.number().int().nonnegative(),
   evidence: LocationEvidence.optional(),
+  /**
+   * A make-up punch (method `manual`) made by the server when a request for it was approved: the
+   * request's id. Gateways never set it.
+   */
+  approvalRef: z.string().min(1).max(64).optional(),
 });
 export type Punch = z.infer<typeof Punch>;

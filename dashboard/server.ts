@@ -29,6 +29,10 @@ import { PunchFeed } from './live/punch-feed.js';
 import { BeaconResolvers } from './mobile/beacon-resolvers.js';
 import { MobilePunchDesk } from './mobile/mobile-punch-desk.js';
 import { Notifications } from './notifications/notifications.js';
+import { AttendanceService } from './attendance/attendance-service.js';
+import { LeaveRepository } from './attendance/leave-repository.js';
+import { MakeupRequests } from './attendance/makeup-requests.js';
+import { ScheduleStore } from './attendance/schedule-store.js';
 
 export interface Dashboard {
   /** `http://host:port` of the dashboard. */
@@ -48,6 +52,8 @@ export interface Dashboard {
   readonly configPush: ConfigPush;
   /** Alerts (docs/notifications.md): `enqueue(events)` stores each event once and delivers it by webhook and e-mail. */
   readonly notifications: Notifications;
+  /** Shifts and schedules, leave, make-up requests and the attendance results (docs/attendance.md). */
+  readonly attendance: { schedules: ScheduleStore; leave: LeaveRepository; makeup: MakeupRequests; results: AttendanceService };
   /** The HTTP app (listening at `url`); tests may also call `http.inject()`. */
   readonly http: FastifyInstance;
   readonly configs: ConfigPublisher;
@@ -223,6 +229,9 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     const notifications = new Notifications({ db, audit: auth.audit, config: config.notifications, now, logger: logger.child({ part: 'notifications' }), sites });
     await notifications.start();
     cleanups.push(() => notifications.stop());
+    const scheduleStore = new ScheduleStore(db);
+    const leave = new LeaveRepository(db);
+    const attendance = { schedules: scheduleStore, leave, makeup: new MakeupRequests(db, punches), results: new AttendanceService(reads, scheduleStore, new LeaveRepository(reads), now) };
 
     const http = buildDashboardHttp({
       db,
@@ -237,6 +246,10 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       employees,
       configPush,
       notifications,
+      scheduleStore,
+      leave,
+      makeup: attendance.makeup,
+      attendance: attendance.results,
       liveFeed,
       web: config.web,
       ...(options.liveStream ? { liveStream: options.liveStream } : {}),
@@ -264,6 +277,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       employees,
       configPush,
       notifications,
+      attendance,
       http,
       configs,
       ingest,

@@ -20,7 +20,6 @@ export interface AttendancePunch {
 
 export function toAttendancePunch(punch: Punch): AttendancePunch {
   const summary = punch.evidence === undefined ? undefined : EvidenceSummary.safeParse(punch.evidence);
-  const approvalRef = typeof punch.evidence?.['approvalRef'] === 'string' ? punch.evidence['approvalRef'] : undefined;
   return {
     id: punch.id,
     at: punch.at,
@@ -29,6 +28,6 @@ export function toAttendancePunch(punch: Punch): AttendancePunch {
     method: punch.method,
     clock: punch.clock,
     ...(summary?.success ? { location: summary.data.accepted ? ('inside' as const) : ('outside' as const) } : {}),
-    ...(approvalRef ? { approvalRef } : {}),
+    ...(punch.approvalRef ? { approvalRef: punch.approvalRef } : {}),
   };
 }

@@ -30,6 +30,11 @@ export const permissions = [
   'notifications:read',
   'notifications:replay',
   'webhooks:manage',
+  'attendance:read',
+  'schedules:write',
+  'leave:write',
+  'makeup:request',
+  'makeup:approve',
 ] as const;
 export const Permission = z.enum(permissions);
 export type Permission = z.infer<typeof Permission>;
@@ -54,11 +59,16 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
     'mobile-punches:create',
     'notifications:read',
     'notifications:replay',
+    'attendance:read',
+    'schedules:write',
+    'leave:write',
+    'makeup:request',
+    'makeup:approve',
   ],
   // Terminals and places; sees punches to check a terminal works, not people's records.
   facilities: ['overview:read', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:command', 'punches:read'],
   // Their own stores only (site scope): staff, punches, terminals, and identify/resync.
-  'store-manager': ['overview:read', 'sites:read', 'devices:read', 'devices:command', 'employees:read', 'punches:read'],
+  'store-manager': ['overview:read', 'sites:read', 'devices:read', 'devices:command', 'employees:read', 'punches:read', 'attendance:read', 'makeup:request', 'makeup:approve'],
 };
 
 /** Roles whose reach is limited to the sites listed on the account. */
@@ -86,6 +96,11 @@ export const permissionDescriptions: Readonly<Record<Permission, string>> = {
   'users:manage': 'create users, change their role and sites, disable them, reset passwords',
   'tokens:manage': 'create, list and revoke API tokens',
   'audit:read': 'read the audit log',
+  'attendance:read': 'read attendance results and reports (exports, payroll, late-arrival hotspots)',
+  'schedules:write': 'change shifts, schedules, per-day overrides, holidays and attendance rules',
+  'leave:write': 'enter, import and cancel leave',
+  'makeup:request': 'file make-up punch (補卡) requests',
+  'makeup:approve': 'approve or reject make-up punch requests (store managers first, HR for exceptions)',
   'notifications:read': 'list alerts sent to employees and managers, with their deliveries and attempts',
   'notifications:replay': 'send an alert delivery again (webhook or e-mail)',
   'webhooks:manage': 'create, change, test and delete webhook endpoints (their signing secrets)',

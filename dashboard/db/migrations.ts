@@ -303,6 +303,71 @@ export const centralMigrations: readonly string[] = [
   CREATE INDEX notification_attempts_by_delivery ON notification_attempts(delivery_id, id);
   CREATE INDEX notification_attempts_open ON notification_attempts(delivery_id) WHERE outcome IS NULL;
   `,
+  // Attendance (issue 6): the schedule book in parts (shifts and schedules as validated JSON
+  // documents, per-day overrides as rows), the company's rules and holidays, approved leave, and
+  // make-up punch requests with their approvals. A request's punch is made in the transaction
+  // that approves it.
+  `
+  CREATE TABLE attendance_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE shifts (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE schedules (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE schedule_overrides (
+    employee_number TEXT NOT NULL,
+    date TEXT NOT NULL,
+    shift_id TEXT,
+    site_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (employee_number, date)
+  );
+  CREATE TABLE leave_records (
+    id TEXT PRIMARY KEY,
+    employee_number TEXT NOT NULL,
+    type TEXT NOT NULL,
+    from_date TEXT NOT NULL,
+    to_date TEXT NOT NULL,
+    portion TEXT NOT NULL CHECK (portion IN ('full', 'am', 'pm')),
+    status TEXT NOT NULL CHECK (status IN ('approved', 'cancelled')),
+    note TEXT,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    cancelled_at TEXT,
+    cancelled_by TEXT
+  );
+  CREATE INDEX leave_by_employee ON leave_records(employee_number, from_date);
+  CREATE INDEX leave_by_dates ON leave_records(from_date, to_date);
+  CREATE TABLE makeup_requests (
+    id TEXT PRIMARY KEY,
+    employee_number TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending-manager', 'pending-hr', 'approved', 'rejected')),
+    needs_hr INTEGER NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_by_name TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    decisions TEXT NOT NULL,
+    punch_id TEXT,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX makeup_by_status ON makeup_requests(status, requested_at);
+  CREATE INDEX makeup_by_employee ON makeup_requests(employee_number, at);
+  CREATE INDEX makeup_by_site ON makeup_requests(site_id, requested_at);
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

@@ -8,7 +8,10 @@ import { z } from 'zod';
 import { authPlugin } from '../auth/auth-plugin.js';
 import type { Auth } from '../auth/index.js';
 import { apiRoutes, type ApiRoutesOptions } from './api-routes.js';
+import { attendanceRoutes, type AttendanceRoutesOptions } from './attendance-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { leaveRoutes, type LeaveRoutesOptions } from './leave-routes.js';
+import { makeupRoutes, type MakeupRoutesOptions } from './makeup-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { docsRoutes, openApiPlugin } from './docs-plugin.js';
 import { employeeRoutes, type EmployeeRoutesOptions } from './employee-routes.js';
@@ -22,7 +25,7 @@ import { tokenRoutes } from './token-routes.js';
 import { userRoutes } from './user-routes.js';
 import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, WebPluginOptions {
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, WebPluginOptions {
   auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
@@ -101,6 +104,9 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       await api.register(mobilePunchRoutes, options);
       await api.register(employeeRoutes, options);
       await api.register(notificationRoutes, options);
+      await api.register(attendanceRoutes, options);
+      await api.register(leaveRoutes, options);
+      await api.register(makeupRoutes, options);
     },
     { prefix: '/api/v1' },
   );

@@ -47,6 +47,7 @@ const INGEST = 'integration/dashboard-ingest.test.ts';
 const CONFIG_PUSH = 'integration/config-push.test.ts';
 const CONSOLE_ASSETS = 'e2e/console-assets.test.ts';
 const NOTIFICATIONS = 'integration/notifications-routes.test.ts';
+const ATTENDANCE = 'integration/dashboard-attendance.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -115,6 +116,28 @@ const COVERED: Record<string, Coverage> = {
   'GET /api/v1/notifications': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
   'GET /api/v1/notifications/:id/deliveries': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
   'POST /api/v1/deliveries/:id/replay': { happy: [NOTIFICATIONS], validation: [NOTIFICATIONS] },
+  // Attendance: rules and holidays, shifts, schedules, overrides, results, leave, make-up punches.
+  'GET /api/v1/attendance/settings': { happy: [ATTENDANCE] },
+  'PUT /api/v1/attendance/settings': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/shifts': { happy: [ATTENDANCE] },
+  'PUT /api/v1/shifts/:id': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'DELETE /api/v1/shifts/:id': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/schedules': { happy: [ATTENDANCE] },
+  'PUT /api/v1/schedules/:id': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'DELETE /api/v1/schedules/:id': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/schedule-overrides': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'PUT /api/v1/schedule-overrides/:employeeNumber/:date': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'DELETE /api/v1/schedule-overrides/:employeeNumber/:date': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/attendance': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/leave': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'POST /api/v1/leave': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'POST /api/v1/leave/import': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'POST /api/v1/leave/:id/cancel': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/makeup-requests': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/makeup-requests/:id': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'POST /api/v1/makeup-requests': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'POST /api/v1/makeup-requests/:id/approve': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'POST /api/v1/makeup-requests/:id/reject': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
   // The web console: page shells, browser code, Leaflet.
   'GET /overview': { happy: [HERE] },
   'GET /sites': { happy: [HERE, CONSOLE_ASSETS] },
