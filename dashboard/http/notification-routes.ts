@@ -102,6 +102,8 @@ export const notificationRoutes: FastifyPluginAsync<NotificationRoutesOptions> =
     },
     async (request, reply) => {
       const webhook = await endpoints.update(request.params.id, request.body, principalOf(request));
+      // Enabled again: what waited for it goes now.
+      if (webhook?.enabled) notifications.worker.kick();
       return webhook ? { webhook } : reply.code(404).send(unknownWebhook(request.params.id));
     },
   );

@@ -323,6 +323,14 @@ export class NotificationStore {
       next = new Date(now.getTime() + policy.delayMs(claim.attemptInCycle)).toISOString();
     }
     await this.db.transaction(async () => {
+      // An endpoint deleted while this attempt was in flight takes no more attempts: give up rather than wait for it forever.
+      if (status === 'failed' && claim.endpoint) {
+        const endpoint = await this.db.get<{ deleted_at: string | null }>('SELECT deleted_at FROM webhook_endpoints WHERE id = ?', [claim.endpoint.id]);
+        if (endpoint?.deleted_at) {
+          status = 'gave-up';
+          next = null;
+        }
+      }
       await this.db.run('UPDATE notification_attempts SET outcome = ?, status_code = ?, error = ?, duration_ms = ? WHERE id = ?', [
         outcome.kind,
         statusCode,

@@ -185,6 +185,37 @@ describe('alert delivery worker', () => {
     expect(await h.rows('SELECT COUNT(*) AS n FROM notifications')).toEqual([{ n: 0 }]);
   });
 
+  it('holds the deliveries of a disabled endpoint, neither sent nor given up, and sends them once it is enabled again', async () => {
+    const h = await harness(() => 'ok', { maxAttempts: 2 });
+    await h.notifications.stop();
+    await h.notifications.enqueue([lateEvent()]);
+    await h.notifications.endpoints.update(h.endpointId, { enabled: false }, ACTOR);
+    await h.notifications.start();
+    await advance(h, 6 * 60 * 60_000);
+    expect(h.receiver.requests).toHaveLength(0);
+    expect(await h.rows('SELECT status, attempts FROM notification_deliveries')).toEqual([{ status: 'pending', attempts: 0 }]);
+
+    await h.notifications.endpoints.update(h.endpointId, { enabled: true }, ACTOR);
+    h.notifications.worker.kick();
+    await h.notifications.worker.settled();
+    expect(await h.rows('SELECT status, attempts FROM notification_deliveries')).toEqual([{ status: 'delivered', attempts: 1 }]);
+    expect(h.receiver.accepted()).toHaveLength(1);
+  });
+
+  it('gives up a delivery whose endpoint was deleted while its attempt was in flight, instead of waiting for it forever', async () => {
+    const h = await harness(() => 'hold');
+    await h.notifications.enqueue([lateEvent()]);
+    await waitFor('the POST at the receiver', () => h.receiver.requests.length === 1);
+    await h.notifications.endpoints.delete(h.endpointId, ACTOR);
+    h.receiver.release(500);
+    await h.notifications.worker.settled();
+    expect(await h.rows('SELECT status, attempts, next_attempt_at, last_status_code FROM notification_deliveries')).toEqual([
+      { status: 'gave-up', attempts: 1, next_attempt_at: null, last_status_code: 500 },
+    ]);
+    await advance(h, 60 * 60_000);
+    expect(h.receiver.requests).toHaveLength(1);
+  });
+
   it('keeps no more than `concurrency` deliveries in flight', async () => {
     const h = await harness(() => 'hold', { concurrency: 2 });
     await h.notifications.enqueue([1, 2, 3, 4, 5, 6].map((day) => lateEvent({ key: `late:E001:2026-11-0${day}`, workDate: `2026-11-0${day}` })));

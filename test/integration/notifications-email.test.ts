@@ -187,6 +187,9 @@ describe('alerts by e-mail (SMTP)', () => {
     expect(received[0]?.to).toEqual(['taiman@example.com']);
     expect(header(received[0]?.raw ?? '', 'Punchgate-Event-Id')).toBe('late:E001:2026-11-20');
     expect(header(received[0]?.raw ?? '', 'Message-ID')).toBe(`<${delivery?.id}.1@punchgate>`);
-    await waitFor('delivered twice', async () => (await rows(`SELECT attempts, status FROM notification_deliveries WHERE id = '${delivery?.id}'`))[0]?.attempts === 2);
+    await waitFor('delivered twice', async () => {
+      const [row] = await rows(`SELECT attempts, status FROM notification_deliveries WHERE id = '${delivery?.id}'`);
+      return row?.attempts === 2 && row.status === 'delivered';
+    });
   });
 });

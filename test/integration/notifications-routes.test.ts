@@ -299,7 +299,11 @@ describe('alert routes', () => {
       expect(replayed.status, replayed.raw).toBe(202);
       expect(replayed.body.delivery).toMatchObject({ id: delivery?.id, status: 'pending', attemptCount: 1 });
       await waitFor('the second POST', () => at.accepted().length === 2);
-      await waitFor('delivered again', async () => (await rows(`SELECT status, attempts FROM notification_deliveries WHERE id = '${delivery?.id}'`))[0]?.attempts === 2);
+      // The attempt is counted when it is taken, before its answer: wait for the outcome too.
+      await waitFor('delivered again', async () => {
+        const [row] = await rows(`SELECT status, attempts FROM notification_deliveries WHERE id = '${delivery?.id}'`);
+        return row?.attempts === 2 && row.status === 'delivered';
+      });
       expect(await rows(`SELECT status, attempts, replay_base FROM notification_deliveries WHERE id = '${delivery?.id}'`)).toEqual([{ status: 'delivered', attempts: 2, replay_base: 1 }]);
       expect(at.requests.map((request) => [request.eventId, request.deliveryId, request.verified.ok])).toEqual([
         ['punch-on-leave:E040:2026-11-20', delivery?.id, true],
