@@ -16,6 +16,9 @@ declare -A package_for=(
   [openssl]=openssl
   # The browser tests (test/e2e) drive Debian's Chromium with playwright-core.
   [chromium]=chromium
+  # The report export tests read PDFs back as text and render them to images.
+  [pdftotext]=poppler-utils
+  [pdftoppm]=poppler-utils
 )
 
 missing=()
