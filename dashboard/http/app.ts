@@ -12,6 +12,7 @@ import { attendanceRoutes, type AttendanceRoutesOptions } from './attendance-rou
 import { auditRoutes } from './audit-routes.js';
 import { leaveRoutes, type LeaveRoutesOptions } from './leave-routes.js';
 import { makeupRoutes, type MakeupRoutesOptions } from './makeup-routes.js';
+import { reportRoutes, type ReportRoutesOptions } from './report-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { docsRoutes, openApiPlugin } from './docs-plugin.js';
 import { employeeRoutes, type EmployeeRoutesOptions } from './employee-routes.js';
@@ -25,7 +26,7 @@ import { tokenRoutes } from './token-routes.js';
 import { userRoutes } from './user-routes.js';
 import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, WebPluginOptions {
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, ReportRoutesOptions, WebPluginOptions {
   auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
@@ -107,6 +108,7 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       await api.register(attendanceRoutes, options);
       await api.register(leaveRoutes, options);
       await api.register(makeupRoutes, options);
+      await api.register(reportRoutes, options);
     },
     { prefix: '/api/v1' },
   );

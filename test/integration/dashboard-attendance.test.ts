@@ -1,14 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Punch } from '../../core/punch.js';
-import { DashboardConfig } from '../../dashboard/config.js';
-import { startDashboard, type Dashboard } from '../../dashboard/server.js';
-import { bearer } from '../support/dashboard-auth.js';
-import { testLogger } from '../support/logger.js';
-import { testPunch } from '../support/punch-fixture.js';
-import { wifiOnlyPolicy } from '../support/site-policy.js';
+import { hk, startAttendanceDashboard, type AttendanceDashboard, type Json } from '../support/attendance-dashboard.js';
 
 /**
  * Attendance through the real dashboard (SQLite file, embedded broker, inject()): shifts and
@@ -17,61 +8,25 @@ import { wifiOnlyPolicy } from '../support/site-policy.js';
  * approval tiers, each role as its own API token.
  */
 
-type Json = Record<string, any>;
 const NOW = new Date('2026-12-10T04:00:00.000Z');
 
-/** "2026-11-23 09:03" Hong Kong time, as UTC. */
-const hk = (local: string): string => new Date(`${local.replace(' ', 'T')}:00+08:00`).toISOString();
-
 describe('attendance in the dashboard', () => {
-  let dir: string;
-  let dashboard: Dashboard;
-  const tokens: Record<string, string> = {};
-
-  const api = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, as = 'admin', headers: Record<string, string> = {}): Promise<{ status: number; body: Json; text: string }> => {
-    const response = await dashboard.http.inject({ method, url: `/api/v1${url}`, headers: { ...bearer(tokens[as]!), ...headers }, ...(payload === undefined ? {} : typeof payload === 'string' ? { payload } : { payload: payload as Json }) });
-    let body: Json = {};
-    try {
-      body = response.json<Json>();
-    } catch {
-      body = {};
-    }
-    return { status: response.statusCode, body, text: response.body };
-  };
-  const count = async (table: string): Promise<number> => (await dashboard.db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))?.n ?? 0;
-  const store = async (punches: Punch[]): Promise<void> => {
-    await dashboard.db.transaction(() => dashboard.punches.insertNewInTransaction(punches, NOW.toISOString()));
-  };
-  let seq = 0;
-  const badge = (employeeId: string, local: string, siteId = 'mk-01'): Punch => testPunch({ employeeId, at: hk(local), siteId, seq: ++seq, direction: 'auto' });
+  let setup: AttendanceDashboard;
+  const api: AttendanceDashboard['api'] = (...args) => setup.api(...args);
+  const count = (table: string) => setup.count(table);
+  const store: AttendanceDashboard['store'] = (punches) => setup.store(punches);
+  const badge: AttendanceDashboard['badge'] = (...args) => setup.badge(...args);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'punchgate-attendance-'));
-    dashboard = await startDashboard(DashboardConfig.parse({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }), testLogger(), { onFirstAdmin: () => undefined, now: () => NOW });
-    for (const [name, role, sites] of [
-      ['admin', 'admin', undefined],
-      ['hr', 'hr', undefined],
-      ['hr2', 'hr', undefined],
-      ['facilities', 'facilities', undefined],
-      ['mgr-mk', 'store-manager', ['mk-01']],
-      ['mgr-mk-2', 'store-manager', ['mk-01']],
-      ['mgr-tst', 'store-manager', ['tst-02']],
-    ] as const) {
-      tokens[name] = (await dashboard.auth.tokens.create({ name, role, ...(sites ? { sites: [...sites] } : {}) }, undefined)).secret;
-    }
-    for (const id of ['mk-01', 'tst-02']) expect((await api('PUT', `/sites/${id}`, { name: `Site ${id}`, policy: wifiOnlyPolicy(id) })).status).toBe(201);
-    for (const [number, name, nameZh, site] of [
-      ['E001', 'Chan Tai Man', '陳大文', 'mk-01'],
-      ['E002', 'Wong Ka Yan', '黃嘉欣', 'mk-01'],
-      ['E003', 'Lee Siu Ming', '李小明', 'tst-02'],
-    ] as const) {
-      expect((await api('PUT', `/employees/${number}`, { name, nameZh, department: 'retail', sites: [site], status: 'active' })).status).toBe(201);
-    }
+    setup = await startAttendanceDashboard(NOW, [
+      { number: 'E001', name: 'Chan Tai Man', nameZh: '陳大文', site: 'mk-01' },
+      { number: 'E002', name: 'Wong Ka Yan', nameZh: '黃嘉欣', site: 'mk-01' },
+      { number: 'E003', name: 'Lee Siu Ming', nameZh: '李小明', site: 'tst-02' },
+    ]);
   }, 60_000);
 
   afterAll(async () => {
-    await dashboard?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await setup?.stop();
   });
 
   it('stores shifts and schedules, refusing unknown shifts, bad times and deleting a shift in use, with field-level errors', async () => {
@@ -195,9 +150,9 @@ describe('attendance in the dashboard', () => {
     expect(notes.body.leave[0]).toMatchObject({ note: 'Wedding, family', source: 'csv', createdBy: 'hr' });
 
     const latin1 = Buffer.from('employee_number,type,from,to\r\nE001,annual,2026-11-27,2026-11-27\r\nE002,other,2026-11-27,2026-11-27\r\n\xe9', 'latin1');
-    const encoding = await dashboard.http.inject({ method: 'POST', url: '/api/v1/leave/import', headers: { ...bearer(tokens.hr!), ...csv }, payload: latin1 });
-    expect(encoding.statusCode).toBe(400);
-    expect(encoding.json()).toMatchObject({ error: expect.stringContaining('not UTF-8'), errorZh: expect.stringContaining('UTF-8') });
+    const encoding = await api('POST', '/leave/import', latin1, 'hr', csv);
+    expect(encoding.status).toBe(400);
+    expect(encoding.body).toMatchObject({ error: expect.stringContaining('not UTF-8'), errorZh: expect.stringContaining('UTF-8') });
     expect((await api('POST', '/leave/import', 'employee_number,type\r\n', 'hr', csv)).body.errors[0]).toMatchObject({ row: 1, column: 'from' });
     expect((await api('POST', '/leave/import', { rows: [] }, 'hr')).status).toBe(415);
     expect((await api('POST', '/leave/import?dryRun=maybe', good, 'hr', csv)).body.issues[0]).toMatchObject({ field: 'dryRun' });
@@ -219,7 +174,7 @@ describe('attendance in the dashboard', () => {
     const second = await api('POST', `/makeup-requests/${id}/approve`, {}, 'hr');
     expect(second.body.request).toMatchObject({ status: 'approved', decisions: [{ tier: 'manager', byName: 'mgr-mk-2', note: 'checked CCTV' }, { tier: 'hr', byName: 'hr' }] });
     expect(await count('punches')).toBe(punchesBefore + 1);
-    const punch = await dashboard.punches.get(second.body.punchId);
+    const punch = await setup.dashboard.punches.get(second.body.punchId);
     expect(punch).toMatchObject({ method: 'manual', direction: 'out', employeeId: 'E002', deviceId: 'makeup', approvalRef: id, at: hk('2026-11-23 18:00') });
     const day = await api('GET', '/attendance?from=2026-11-23&to=2026-11-23&employeeNumber=E002');
     expect(day.body.employees[0].days[0]).toMatchObject({ status: 'Normal', flags: ['ManualPunch'], workedMinutes: 480 });

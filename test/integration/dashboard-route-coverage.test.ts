@@ -48,6 +48,7 @@ const CONFIG_PUSH = 'integration/config-push.test.ts';
 const CONSOLE_ASSETS = 'e2e/console-assets.test.ts';
 const NOTIFICATIONS = 'integration/notifications-routes.test.ts';
 const ATTENDANCE = 'integration/dashboard-attendance.test.ts';
+const REPORTS = 'integration/dashboard-reports.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -138,6 +139,10 @@ const COVERED: Record<string, Coverage> = {
   'POST /api/v1/makeup-requests': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
   'POST /api/v1/makeup-requests/:id/approve': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
   'POST /api/v1/makeup-requests/:id/reject': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/reports/daily': { happy: [REPORTS], validation: [REPORTS] },
+  'GET /api/v1/reports/monthly': { happy: [REPORTS], validation: [REPORTS] },
+  'GET /api/v1/reports/payroll': { happy: [REPORTS], validation: [REPORTS] },
+  'GET /api/v1/reports/hotspots': { happy: [REPORTS], validation: [REPORTS] },
   // The web console: page shells, browser code, Leaflet.
   'GET /overview': { happy: [HERE] },
   'GET /sites': { happy: [HERE, CONSOLE_ASSETS] },
