@@ -119,6 +119,8 @@ export const DashboardConfig = z
         maxAttempts: z.number().int().min(1).max(20).default(8),
         /** Shift reminders go this long before the shift starts. */
         reminderMinutesBeforeShift: z.number().int().min(1).max(24 * 60).default(15),
+        /** How often today's attendance is checked for late, early, missed punches and absences (and reminders are due). */
+        scanSeconds: z.number().int().min(5).max(3600).default(60),
       })
       .strict()
       .prefault({}),

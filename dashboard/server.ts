@@ -29,6 +29,7 @@ import { PunchFeed } from './live/punch-feed.js';
 import { BeaconResolvers } from './mobile/beacon-resolvers.js';
 import { MobilePunchDesk } from './mobile/mobile-punch-desk.js';
 import { Notifications } from './notifications/notifications.js';
+import { AlertScanner } from './attendance/alert-scanner.js';
 import { AttendanceService } from './attendance/attendance-service.js';
 import { LeaveRepository } from './attendance/leave-repository.js';
 import { MakeupRequests } from './attendance/makeup-requests.js';
@@ -53,7 +54,7 @@ export interface Dashboard {
   /** Alerts (docs/notifications.md): `enqueue(events)` stores each event once and delivers it by webhook and e-mail. */
   readonly notifications: Notifications;
   /** Shifts and schedules, leave, make-up requests and the attendance results (docs/attendance.md). */
-  readonly attendance: { schedules: ScheduleStore; leave: LeaveRepository; makeup: MakeupRequests; results: AttendanceService };
+  readonly attendance: { schedules: ScheduleStore; leave: LeaveRepository; makeup: MakeupRequests; results: AttendanceService; alerts: AlertScanner };
   /** The HTTP app (listening at `url`); tests may also call `http.inject()`. */
   readonly http: FastifyInstance;
   readonly configs: ConfigPublisher;
@@ -231,7 +232,19 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     cleanups.push(() => notifications.stop());
     const scheduleStore = new ScheduleStore(db);
     const leave = new LeaveRepository(db);
-    const attendance = { schedules: scheduleStore, leave, makeup: new MakeupRequests(db, punches), results: new AttendanceService(reads, scheduleStore, new LeaveRepository(reads), now) };
+    const results = new AttendanceService(reads, scheduleStore, new LeaveRepository(reads), now);
+    const alerts = new AlertScanner({
+      attendance: results,
+      db,
+      notifications,
+      now,
+      logger: logger.child({ part: 'attendance-alerts' }),
+      scanSeconds: config.notifications.scanSeconds,
+      reminderMinutesBeforeShift: config.notifications.reminderMinutesBeforeShift,
+    });
+    alerts.start();
+    cleanups.push(() => alerts.stop());
+    const attendance = { schedules: scheduleStore, leave, makeup: new MakeupRequests(db, punches), results, alerts };
 
     const http = buildDashboardHttp({
       db,

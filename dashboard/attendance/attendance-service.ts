@@ -22,6 +22,7 @@ export interface AttendanceEmployee {
   nameZh: string | null;
   department: string | null;
   rank: string | null;
+  email: string | null;
   sites: string[];
 }
 
@@ -39,6 +40,7 @@ type EmployeeRow = {
   name_zh: string | null;
   department: string | null;
   rank: string | null;
+  email: string | null;
   active_from: string | null;
   active_until: string | null;
   sites: string | null;
@@ -94,6 +96,7 @@ export class AttendanceService {
           nameZh: row.name_zh,
           department: row.department,
           rank: row.rank,
+          email: row.email,
           sites: row.sites ? row.sites.split('\u001f').sort() : [],
         };
         // Only the days the person was employed.
@@ -116,7 +119,7 @@ export class AttendanceService {
       params.push(...query.siteIds);
     }
     return this.reads.all<EmployeeRow>(
-      `SELECT e.employee_number, e.name, e.name_zh, e.department, e.rank, e.active_from, e.active_until,
+      `SELECT e.employee_number, e.name, e.name_zh, e.department, e.rank, e.email, e.active_from, e.active_until,
               (SELECT group_concat(site_id, char(31)) FROM employee_sites s WHERE s.employee_number = e.employee_number) AS sites
        FROM employees e WHERE ${where.join(' AND ')} ORDER BY e.employee_number${query.limit ? ' LIMIT ?' : ''}`,
       query.limit ? [...params, query.limit] : params,

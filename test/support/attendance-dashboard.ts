@@ -42,9 +42,10 @@ export interface AttendanceDashboard {
   stop(): Promise<void>;
 }
 
-export async function startAttendanceDashboard(now: Date, staff: ReadonlyArray<{ number: string; name: string; nameZh?: string; site: string; department?: string }>): Promise<AttendanceDashboard> {
+export async function startAttendanceDashboard(now: Date | (() => Date), staff: ReadonlyArray<{ number: string; name: string; nameZh?: string; site: string; department?: string; email?: string }>): Promise<AttendanceDashboard> {
   const dir = await mkdtemp(path.join(tmpdir(), 'punchgate-attendance-'));
-  const dashboard = await startDashboard(DashboardConfig.parse({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }), testLogger(), { onFirstAdmin: () => undefined, now: () => now });
+  const clock = typeof now === 'function' ? now : () => now;
+  const dashboard = await startDashboard(DashboardConfig.parse({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }), testLogger(), { onFirstAdmin: () => undefined, now: clock });
   const tokens = new Map<string, string>();
   for (const [name, role, sites] of ATTENDANCE_TOKENS) tokens.set(name, (await dashboard.auth.tokens.create({ name, role, ...(sites ? { sites: [...sites] } : {}) }, undefined)).secret);
   const api: AttendanceDashboard['api'] = async (method, url, payload, as = 'admin', headers = {}) => {
@@ -59,7 +60,7 @@ export async function startAttendanceDashboard(now: Date, staff: ReadonlyArray<{
   };
   for (const id of ['mk-01', 'tst-02']) expect((await api('PUT', `/sites/${id}`, { name: id === 'mk-01' ? 'Mong Kok' : 'Tsim Sha Tsui', nameZh: id === 'mk-01' ? '旺角' : '尖沙咀', policy: wifiOnlyPolicy(id) })).status).toBe(201);
   for (const person of staff) {
-    expect((await api('PUT', `/employees/${person.number}`, { name: person.name, ...(person.nameZh ? { nameZh: person.nameZh } : {}), department: person.department ?? 'retail', sites: [person.site], status: 'active' })).status).toBe(201);
+    expect((await api('PUT', `/employees/${person.number}`, { name: person.name, ...(person.nameZh ? { nameZh: person.nameZh } : {}), department: person.department ?? 'retail', ...(person.email ? { email: person.email } : {}), sites: [person.site], status: 'active' })).status).toBe(201);
   }
   let seq = 0;
   return {
@@ -67,7 +68,7 @@ export async function startAttendanceDashboard(now: Date, staff: ReadonlyArray<{
     api,
     count: async (table) => (await dashboard.db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))?.n ?? 0,
     store: async (punches) => {
-      await dashboard.db.transaction(() => dashboard.punches.insertNewInTransaction(punches, now.toISOString()));
+      await dashboard.db.transaction(() => dashboard.punches.insertNewInTransaction(punches, clock().toISOString()));
     },
     badge: (employeeId, local, siteId = 'mk-01') => testPunch({ employeeId, at: hk(local), siteId, seq: ++seq, direction: 'auto' }),
     stop: async () => {
