@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AttendanceSnapshot } from './attendance/kiosk-verdict.js';
 import { PresenceSettings } from './presence-settings.js';
 import { EntityId } from './punch.js';
 import { Roster } from './roster.js';
@@ -30,6 +31,8 @@ export const DeviceConfigSnapshot = z
       .default({}),
     /** Rotating beacon, Wi-Fi site check and hands-free settings; absent: the local config's. */
     presence: PresenceSettings.optional(),
+    /** Schedules and rules, so the door can say "late by 4 min"; absent: no verdicts. */
+    attendance: AttendanceSnapshot.optional(),
   })
   .strict();
 export type DeviceConfigSnapshot = z.output<typeof DeviceConfigSnapshot>;

@@ -9,4 +9,6 @@ export interface Feedback {
   kind: FeedbackKind;
   /** One short line for readers with a display, at most 32 characters. */
   text?: string;
+  /** For an accepted punch of someone with a schedule: on time, or late / early by so many minutes. */
+  verdict?: { kind: 'on-time' | 'late' | 'early' | 'off-day'; minutes?: number };
 }

@@ -31,6 +31,7 @@ import { MobilePunchDesk } from './mobile/mobile-punch-desk.js';
 import { Notifications } from './notifications/notifications.js';
 import { AlertScanner } from './attendance/alert-scanner.js';
 import { AttendanceService } from './attendance/attendance-service.js';
+import { attendanceSnapshot } from './attendance/attendance-snapshot.js';
 import { LeaveRepository } from './attendance/leave-repository.js';
 import { MakeupRequests } from './attendance/makeup-requests.js';
 import { ScheduleStore } from './attendance/schedule-store.js';
@@ -215,11 +216,13 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     });
     // Any change that reaches a gateway (badges, employees' sites, site settings, device moves)
     // becomes a new config version for each affected device, published within seconds.
+    const scheduleStore = new ScheduleStore(db);
     const configPush = new ConfigPush({
       devices,
       sites,
       employees: employees.repository,
       publisher: configs,
+      attendance: (employeeIds, today) => attendanceSnapshot(scheduleStore, db, employeeIds, today),
       logger: logger.child({ part: 'config-push' }),
       now,
       republishOnStart: config.mqtt.mode === 'embedded',
@@ -230,7 +233,6 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     const notifications = new Notifications({ db, audit: auth.audit, config: config.notifications, now, logger: logger.child({ part: 'notifications' }), sites });
     await notifications.start();
     cleanups.push(() => notifications.stop());
-    const scheduleStore = new ScheduleStore(db);
     const leave = new LeaveRepository(db);
     const results = new AttendanceService(reads, scheduleStore, new LeaveRepository(reads), now);
     const alerts = new AlertScanner({

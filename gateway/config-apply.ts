@@ -3,6 +3,7 @@ import { DeviceConfigSnapshot } from '../core/config-snapshot.js';
 import { describeIssues } from '../core/errors.js';
 import type { PresenceSettings } from '../core/presence-settings.js';
 import type { GatewayConfig } from './config.js';
+import { gatewayAttendance, type GatewayAttendance } from './attendance-verdict.js';
 import { RosterIndex } from './roster-index.js';
 import type { ConfigCache } from './store/config-cache.js';
 
@@ -24,6 +25,8 @@ export interface RunningConfig {
   rosterEntries: number;
   /** `dashboard:v{version}`, as stored in meta `roster.source`. */
   rosterSource: string;
+  /** The pushed schedules, when the dashboard sends any: verdicts at the door. */
+  attendance?: GatewayAttendance;
 }
 
 export type ApplyResult =
@@ -178,6 +181,7 @@ export class ConfigApplier {
       roster: new RosterIndex(snapshot.roster),
       rosterEntries: snapshot.roster.length,
       rosterSource: `dashboard:v${snapshot.version}`,
+      ...(snapshot.attendance ? { attendance: gatewayAttendance(snapshot.attendance, snapshot.site.timeZone) } : {}),
     };
   }
 

@@ -12,9 +12,11 @@ import { feedbackFor } from './feedback.js';
 import type { GatewayHealth } from './health.js';
 import { buildGatewayHttp } from './http/server.js';
 import { PunchDesk, type TapOutcome, type TapResult } from './punch-desk.js';
+import type { Feedback } from '../core/feedback.js';
 import { Retention } from './retention.js';
 import { attachRemoteControl } from './remote-control.js';
 import { RosterIndex } from './roster-index.js';
+import { verdictOf } from './attendance-verdict.js';
 import { RunningSettings } from './running-settings.js';
 import { loadRosterFile } from './roster-file.js';
 import { ClockCorrections } from './store/clock-corrections.js';
@@ -47,6 +49,8 @@ export interface Gateway {
   readonly presence: Presence;
   /** `http://host:port` the local HTTP listens on. */
   readonly url: string;
+  /** What the door says about an outcome, with the running site and schedules ("IN 09:04 late 4m ..."). */
+  feedbackOf(outcome: TapOutcome): Feedback;
   health(): Promise<GatewayHealth>;
   stop(): Promise<void>;
 }
@@ -98,9 +102,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       pushed?.rosterSource ?? (await store.getMeta('roster.source')) ?? null,
       { id: pushed?.siteId ?? config.siteId, timeZone: pushed?.timeZone ?? config.site.timeZone },
       pushed?.presence ?? config.presence.settings,
+      pushed?.attendance,
     );
     const punchSettings = pushed?.punch ?? config.punch;
 
+    const feedbackOf = (outcome: TapOutcome): Feedback => feedbackFor(outcome, running.site.timeZone, verdictOf(running.attendance, outcome));
     const tapCounts: Record<TapResult, number> = { accepted: 0, unknown: 0, revoked: 0, duplicate: 0, error: 0 };
     const desk = new PunchDesk({
       deviceId: config.deviceId,
@@ -131,7 +137,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     );
     for (const reader of readers) {
       reader.on('card', (read) => {
-        void desk.submit({ readerId: reader.id, read }).then((outcome) => reader.feedback(feedbackFor(outcome, running.site.timeZone)));
+        void desk.submit({ readerId: reader.id, read }).then((outcome) => reader.feedback(feedbackOf(outcome)));
       });
       await reader.start();
       cleanups.push(() => reader.stop());
@@ -286,6 +292,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       retention,
       presence,
       url,
+      feedbackOf,
       health,
       async stop() {
         await runCleanups();

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { PresenceSettings } from '../core/presence-settings.js';
+import type { GatewayAttendance } from './attendance-verdict.js';
 import type { RunningConfig } from './config-apply.js';
 import type { PunchDesk } from './punch-desk.js';
 import type { RosterIndex } from './roster-index.js';
@@ -15,6 +16,7 @@ export class RunningSettings extends EventEmitter<{ changed: [] }> {
     public rosterSource: string | null,
     public site: { id: string; timeZone: string },
     public presence: PresenceSettings,
+    public attendance: GatewayAttendance | undefined = undefined,
   ) {
     super();
   }
@@ -25,6 +27,7 @@ export class RunningSettings extends EventEmitter<{ changed: [] }> {
     this.rosterSource = config.rosterSource;
     this.site = { id: config.siteId, timeZone: config.timeZone };
     this.presence = config.presence;
+    this.attendance = config.attendance;
     desk.updateSettings({
       siteId: config.siteId,
       timeZone: config.timeZone,

@@ -9,3 +9,4 @@ export * from './rules.js';
 export * from './schedule.js';
 export * from './shift.js';
 export * from './totals.js';
+export * from './kiosk-verdict.js';

@@ -4,7 +4,7 @@ import type { DeviceRepository } from '../db/device-repository.js';
 import type { Site, SiteRepository } from '../db/site-repository.js';
 import type { GatewayChanges } from '../employees/employee-model.js';
 import type { EmployeeRepository } from '../employees/employee-repository.js';
-import { SnapshotBuilder, type HandsFreeSetting } from './snapshot-builder.js';
+import { SnapshotBuilder, type HandsFreeSetting, type SnapshotBuilderOptions } from './snapshot-builder.js';
 
 export interface ConfigPushOptions {
   devices: DeviceRepository;
@@ -38,6 +38,8 @@ export interface ConfigPushOptions {
    * `presence.handsFree` is the site's own (`site.handsFree`, set through the site routes).
    */
   handsFree?: (site: Site) => HandsFreeSetting | undefined;
+  /** The attendance part of a site's snapshots (schedules and rules for its roster); absent: none. */
+  attendance?: SnapshotBuilderOptions['attendance'];
 }
 
 /** A device's config as published here and as applied by the gateway (its status' configVersion). */
@@ -116,6 +118,7 @@ export class ConfigPush implements GatewayChanges {
       revokedRetentionDays: options.revokedRetentionDays ?? 90,
       now: options.now ?? (() => new Date()),
       ...(options.handsFree ? { handsFree: options.handsFree } : {}),
+      ...(options.attendance ? { attendance: options.attendance } : {}),
     });
   }
 

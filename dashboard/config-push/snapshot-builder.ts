@@ -1,4 +1,5 @@
 import { credentialKey, CredentialKind } from '../../core/credential.js';
+import type { AttendanceSnapshotInput } from '../../core/attendance/index.js';
 import type { DeviceConfigSnapshotInput } from '../../core/config-snapshot.js';
 import type { PresenceSettings } from '../../core/presence-settings.js';
 import { localDay } from '../../core/time.js';
@@ -23,6 +24,8 @@ export interface SnapshotBuilderOptions {
    * default); undefined: left out of the snapshot (the gateway then runs with hands-free off).
    */
   handsFree?: (site: Site) => HandsFreeSetting | undefined;
+  /** Schedules and rules for the people on a site's roster, so its gateways can say "late by 4 min". */
+  attendance?: (employeeIds: readonly string[], today: string) => Promise<AttendanceSnapshotInput | undefined>;
   now: () => Date;
 }
 
@@ -30,6 +33,7 @@ export interface SnapshotBuilderOptions {
 export interface SiteSnapshotBase {
   site: Site;
   roster: RosterEntryInput[];
+  attendance?: AttendanceSnapshotInput;
 }
 
 /** "Chan Tai Man 陳大文", cut to what a roster holds (by code points, never inside a character). */
@@ -70,7 +74,11 @@ export class SnapshotBuilder {
     const now = this.options.now();
     const revokedSince = new Date(now.getTime() - this.options.revokedRetentionDays * 86_400_000).toISOString();
     const rows = await this.options.employees.siteBadges(siteId, revokedSince);
-    return { site, roster: buildRoster(rows, { today: localDay(now, site.timeZone), now: now.toISOString(), revokedSince }) };
+    const today = localDay(now, site.timeZone);
+    const roster = buildRoster(rows, { today, now: now.toISOString(), revokedSince });
+    const people = [...new Set(roster.filter((entry) => entry.status !== 'revoked').map((entry) => entry.employeeId))];
+    const attendance = this.options.attendance ? await this.options.attendance(people, today) : undefined;
+    return { site, roster, ...(attendance ? { attendance } : {}) };
   }
 
   /** The snapshot content for one device of the site. */
@@ -89,7 +97,7 @@ export class SnapshotBuilder {
     }
     const handsFree = this.options.handsFree ? this.options.handsFree(site) : site.handsFree;
     if (handsFree) presence.handsFree = { enabled: handsFree.enabled, punchOutAfterSeconds: handsFree.punchOutAfterSeconds };
-    return { site: { id: site.id, name: site.name, timeZone: site.timeZone }, roster: base.roster, presence };
+    return { site: { id: site.id, name: site.name, timeZone: site.timeZone }, roster: base.roster, presence, ...(base.attendance ? { attendance: base.attendance } : {}) };
   }
 
   /** Both steps, for one device at one site. */

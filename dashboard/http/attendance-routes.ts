@@ -7,6 +7,7 @@ import { AttendanceSettings } from '../attendance/attendance-settings.js';
 import type { AttendanceService } from '../attendance/attendance-service.js';
 import { ShiftInUseError, UnknownShiftError, type ScheduleStore } from '../attendance/schedule-store.js';
 import type { AuditLog } from '../auth/audit.js';
+import type { ConfigPush } from '../config-push/config-push.js';
 import { principalOf } from '../auth/auth-plugin.js';
 import { siteFilter } from '../auth/permissions.js';
 import { CursorError, decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
@@ -19,6 +20,8 @@ export interface AttendanceRoutesOptions {
   attendance: AttendanceService;
   audit: AuditLog;
   now: () => Date;
+  /** Gateways carry the schedules (for "late by 4 min" at the door): told after every change. */
+  configPush?: ConfigPush;
 }
 
 /** The longest range one attendance request may ask for: two months and a bit. */
@@ -84,6 +87,10 @@ export const attendanceRoutes: FastifyPluginAsync<AttendanceRoutesOptions> = asy
   const read = { permission: 'attendance:read' } as const;
   const write = { permission: 'schedules:write' } as const;
   const now = (): string => options.now().toISOString();
+  // Every change here (settings, shifts, schedules, overrides) reaches every gateway's config.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300) options.configPush?.everythingChanged();
+  });
 
   const unknownShift = (reply: FastifyReply, error: unknown, part: 'body' = 'body') => {
     if (error instanceof UnknownShiftError) return reply.code(400).send(invalid([{ in: part, field: error.path.join('.'), message: error.message }]));
