@@ -38,3 +38,29 @@ export function startOfNextDay(day, timeZone) {
 export function startOfToday(timeZone = DEFAULT_TIME_ZONE) {
   return startOfDay(dayOf(new Date(), timeZone), timeZone);
 }
+
+/** The calendar day `days` after (or before) `day`, both YYYY-MM-DD. @param {string} day @param {number} days */
+export function addDays(day, days) {
+  const at = new Date(`${day}T12:00:00Z`);
+  at.setUTCDate(at.getUTCDate() + days);
+  return at.toISOString().slice(0, 10);
+}
+
+/** Yesterday's calendar day in a time zone. @param {string} [timeZone] */
+export function yesterday(timeZone = DEFAULT_TIME_ZONE) {
+  return addDays(dayOf(new Date(), timeZone), -1);
+}
+
+/**
+ * The UTC instant of a wall-clock time (HH:MM) on a day in a time zone: what a person at the
+ * site's clock means by "23 Nov, 18:00".
+ * @param {string} day YYYY-MM-DD
+ * @param {string} clock HH:MM
+ * @param {string} timeZone
+ */
+export function zonedInstant(day, clock, timeZone) {
+  const [hours, minutes] = clock.split(':').map(Number);
+  const wall = new Date(`${day}T00:00:00Z`).getTime() + ((hours ?? 0) * 60 + (minutes ?? 0)) * 60_000;
+  const first = new Date(wall - offsetAt(new Date(wall), timeZone));
+  return new Date(wall - offsetAt(first, timeZone));
+}
