@@ -49,6 +49,7 @@ const CONSOLE_ASSETS = 'e2e/console-assets.test.ts';
 const NOTIFICATIONS = 'integration/notifications-routes.test.ts';
 const ATTENDANCE = 'integration/dashboard-attendance.test.ts';
 const REPORTS = 'integration/dashboard-reports.test.ts';
+const ATTENDANCE_CONSOLE = 'e2e/attendance-console.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -149,6 +150,10 @@ const COVERED: Record<string, Coverage> = {
   'GET /devices': { happy: [HERE] },
   'GET /employees': { happy: [HERE] },
   'GET /punches': { happy: [HERE] },
+  'GET /attendance': { happy: [HERE, ATTENDANCE_CONSOLE] },
+  'GET /leave': { happy: [HERE, ATTENDANCE_CONSOLE] },
+  'GET /makeup': { happy: [HERE, ATTENDANCE_CONSOLE] },
+  'GET /schedules': { happy: [HERE, ATTENDANCE_CONSOLE] },
   'GET /users': { happy: [HERE] },
   'GET /tokens': { happy: [HERE] },
   'GET /audit': { happy: [HERE] },
@@ -306,6 +311,10 @@ describe('dashboard routes: happy paths and validation errors not covered elsewh
         ['devices', '/devices'],
         ['employees', '/employees'],
         ['punches', '/punches'],
+        ['attendance', '/attendance'],
+        ['leave', '/leave'],
+        ['makeup', '/makeup'],
+        ['schedules', '/schedules'],
         ['users', '/users'],
         ['tokens', '/tokens'],
         ['audit', '/audit'],
