@@ -1,6 +1,19 @@
-import Holidays from 'date-holidays';
+import { createRequire } from 'node:module';
+import type HolidaysClass from 'date-holidays';
 import { z } from 'zod';
 import { LocalDate } from './local-time.js';
+
+type HolidaysConstructor = typeof HolidaysClass;
+let holidaysModule: HolidaysConstructor | undefined;
+
+/**
+ * date-holidays, loaded on first use: it holds every country's rules and costs about 25 MB of
+ * memory to load (40 MB once used), which a gateway without pushed schedules should not pay.
+ */
+function holidaysLibrary(): HolidaysConstructor {
+  holidaysModule ??= createRequire(import.meta.url)('date-holidays') as HolidaysConstructor;
+  return holidaysModule;
+}
 
 /**
  * Public holidays (date-holidays, Hong Kong by default) and which of them are statutory holidays
@@ -33,7 +46,7 @@ export const HolidaySettings = z
     region: z
       .string()
       .regex(/^[A-Z]{2}(?:-[A-Z0-9]{1,3})?$/, 'must be a country code such as HK (optionally with a region, e.g. CN-GD)')
-      .refine((region) => new Holidays().getCountries()[region.split('-')[0] ?? ''] !== undefined, 'is not a country the holiday calendar knows')
+      .refine((region) => region === 'HK' || new (holidaysLibrary())().getCountries()[region.split('-')[0] ?? ''] !== undefined, 'is not a country the holiday calendar knows')
       .default('HK'),
     /** An employer may give the Chinese Winter Solstice as a statutory holiday instead of Christmas Day (add it as a company holiday). */
     christmasIsStatutory: z.boolean().default(true),
@@ -82,11 +95,9 @@ function isHongKongStatutory(nameEn: string, year: number, christmasIsStatutory:
 export class HolidayCalendar {
   private readonly years = new Map<number, Map<string, Holiday>>();
   private readonly company = new Map<string, CompanyHoliday[]>();
-  private readonly calendar: Holidays;
+  private calendarInstance: HolidaysClass | undefined;
 
   constructor(private readonly settings: HolidaySettings) {
-    const [country, state] = settings.region.split('-');
-    this.calendar = state ? new Holidays(country ?? 'HK', state) : new Holidays(country ?? 'HK');
     for (const holiday of settings.companyHolidays) {
       const list = this.company.get(holiday.date) ?? [];
       list.push(holiday);
@@ -110,6 +121,15 @@ export class HolidayCalendar {
     const holiday = this.publicHoliday(date);
     if (!holiday) return undefined;
     return who.entitlement === 'general' || holiday.statutory ? holiday : undefined;
+  }
+
+  private get calendar(): HolidaysClass {
+    if (!this.calendarInstance) {
+      const Holidays = holidaysLibrary();
+      const [country, state] = this.settings.region.split('-');
+      this.calendarInstance = state ? new Holidays(country ?? 'HK', state) : new Holidays(country ?? 'HK');
+    }
+    return this.calendarInstance;
   }
 
   private year(year: number): Map<string, Holiday> {
