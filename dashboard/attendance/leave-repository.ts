@@ -1,6 +1,7 @@
 import { LeaveRecord } from '../../core/attendance/index.js';
 import type { Database } from '../../platform/sqlite.js';
 import { decodeCursor, keysetPage } from '../db/keyset-cursor.js';
+import { WhereClause } from '../db/where-clause.js';
 
 export type LeaveSource = 'api' | 'csv' | 'console';
 
@@ -82,19 +83,14 @@ export class LeaveRepository {
   }
 
   async list(query: { employeeNumber?: string; from?: string; to?: string; status?: 'approved' | 'cancelled'; employeeNumbers?: readonly string[]; limit: number; cursor?: string }): Promise<{ leave: LeaveView[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (query.employeeNumber) (where.push('employee_number = ?'), params.push(query.employeeNumber));
-    if (query.employeeNumbers) (where.push(query.employeeNumbers.length ? `employee_number IN (${query.employeeNumbers.map(() => '?').join(', ')})` : '0'), params.push(...query.employeeNumbers));
-    if (query.from) (where.push('to_date >= ?'), params.push(query.from));
-    if (query.to) (where.push('from_date <= ?'), params.push(query.to));
-    if (query.status) (where.push('status = ?'), params.push(query.status));
-    if (query.cursor) {
-      const [from, id] = decodeCursor(query.cursor, 'string', 'string');
-      where.push('(from_date, id) < (?, ?)');
-      params.push(from, id);
-    }
-    const rows = await this.db.all<LeaveRow>(`SELECT * FROM leave_records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY from_date DESC, id DESC LIMIT ?`, [...params, query.limit + 1]);
+    const where = new WhereClause()
+      .add('employee_number = ?', query.employeeNumber)
+      .addIn('employee_number', query.employeeNumbers)
+      .add('to_date >= ?', query.from)
+      .add('from_date <= ?', query.to)
+      .add('status = ?', query.status);
+    if (query.cursor) where.add('(from_date, id) < (?, ?)', ...decodeCursor(query.cursor, 'string', 'string'));
+    const rows = await this.db.all<LeaveRow>(`SELECT * FROM leave_records ${where.sql} ORDER BY from_date DESC, id DESC LIMIT ?`, [...where.params, query.limit + 1]);
     const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.from_date, row.id]);
     return { leave: page.map(toView), nextCursor };
   }

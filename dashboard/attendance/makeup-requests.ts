@@ -6,6 +6,7 @@ import type { Database } from '../../platform/sqlite.js';
 import type { Principal } from '../auth/permissions.js';
 import { reachesSite } from '../auth/permissions.js';
 import { decodeCursor, keysetPage } from '../db/keyset-cursor.js';
+import { WhereClause } from '../db/where-clause.js';
 import type { PunchRepository } from '../db/punch-repository.js';
 import { mobileCredentialUid } from '../mobile/mobile-punch-desk.js';
 import type { MakeupPolicy } from './attendance-settings.js';
@@ -117,17 +118,9 @@ export class MakeupRequests {
   }
 
   async list(query: { status?: MakeupStatus; employeeNumber?: string; siteIds?: readonly string[]; limit: number; cursor?: string }): Promise<{ requests: MakeupRequestView[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (query.status) (where.push('status = ?'), params.push(query.status));
-    if (query.employeeNumber) (where.push('employee_number = ?'), params.push(query.employeeNumber));
-    if (query.siteIds) (where.push(query.siteIds.length ? `site_id IN (${query.siteIds.map(() => '?').join(', ')})` : '0'), params.push(...query.siteIds));
-    if (query.cursor) {
-      const [at, id] = decodeCursor(query.cursor, 'string', 'string');
-      where.push('(requested_at, id) < (?, ?)');
-      params.push(at, id);
-    }
-    const rows = await this.db.all<Row>(`SELECT * FROM makeup_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id DESC LIMIT ?`, [...params, query.limit + 1]);
+    const where = new WhereClause().add('status = ?', query.status).add('employee_number = ?', query.employeeNumber).addIn('site_id', query.siteIds);
+    if (query.cursor) where.add('(requested_at, id) < (?, ?)', ...decodeCursor(query.cursor, 'string', 'string'));
+    const rows = await this.db.all<Row>(`SELECT * FROM makeup_requests ${where.sql} ORDER BY requested_at DESC, id DESC LIMIT ?`, [...where.params, query.limit + 1]);
     const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.requested_at, row.id]);
     return { requests: page.map(toView), nextCursor };
   }

@@ -1,6 +1,7 @@
 import { ScheduleAssignment, ScheduleBook, ScheduleOverride, Shift } from '../../core/attendance/index.js';
 import type { Database } from '../../platform/sqlite.js';
 import { keysetPage, decodeCursor } from '../db/keyset-cursor.js';
+import { WhereClause } from '../db/where-clause.js';
 import { AttendanceSettings, DEFAULT_ATTENDANCE_SETTINGS } from './attendance-settings.js';
 
 export class ShiftInUseError extends Error {
@@ -82,17 +83,9 @@ export class ScheduleStore {
   }
 
   async overrides(query: { employeeNumber?: string; from?: string; to?: string; limit: number; cursor?: string }): Promise<{ overrides: ScheduleOverride[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (query.employeeNumber) (where.push('employee_number = ?'), params.push(query.employeeNumber));
-    if (query.from) (where.push('date >= ?'), params.push(query.from));
-    if (query.to) (where.push('date <= ?'), params.push(query.to));
-    if (query.cursor) {
-      const [employee, date] = decodeCursor(query.cursor, 'string', 'string');
-      where.push('(employee_number, date) > (?, ?)');
-      params.push(employee, date);
-    }
-    const rows = await this.db.all<OverrideRow>(`SELECT * FROM schedule_overrides ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY employee_number, date LIMIT ?`, [...params, query.limit + 1]);
+    const where = new WhereClause().add('employee_number = ?', query.employeeNumber).add('date >= ?', query.from).add('date <= ?', query.to);
+    if (query.cursor) where.add('(employee_number, date) > (?, ?)', ...decodeCursor(query.cursor, 'string', 'string'));
+    const rows = await this.db.all<OverrideRow>(`SELECT * FROM schedule_overrides ${where.sql} ORDER BY employee_number, date LIMIT ?`, [...where.params, query.limit + 1]);
     const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.employee_number, row.date]);
     return { overrides: page.map(toOverride), nextCursor };
   }

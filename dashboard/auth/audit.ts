@@ -1,4 +1,5 @@
 import { decodeCursor, encodeCursor, keysetPage } from '../db/keyset-cursor.js';
+import { WhereClause } from '../db/where-clause.js';
 import { z } from 'zod';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 import type { Principal } from './permissions.js';
@@ -99,22 +100,16 @@ export class AuditLog {
 
   /** Newest first, keyset-paged by id; every filter optional. */
   async list(query: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    const add = (sql: string, value: SqlValue | undefined): void => {
-      if (value === undefined) return;
-      where.push(sql);
-      params.push(value);
-    };
-    add('entity = ?', query.entity);
-    add('entity_id = ?', query.entityId);
-    add('action = ?', query.action);
-    add('actor_id = ?', query.actorId);
-    add('actor_kind = ?', query.actorKind);
-    add('at >= ?', query.from);
-    add('at < ?', query.to);
-    if (query.cursor !== undefined) add('id < ?', decodeCursor(query.cursor, 'number')[0]);
-    const rows = await this.db.all<AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [...params, query.limit + 1]);
+    const where = new WhereClause()
+      .add('entity = ?', query.entity)
+      .add('entity_id = ?', query.entityId)
+      .add('action = ?', query.action)
+      .add('actor_id = ?', query.actorId)
+      .add('actor_kind = ?', query.actorKind)
+      .add('at >= ?', query.from)
+      .add('at < ?', query.to);
+    if (query.cursor !== undefined) where.add('id < ?', decodeCursor(query.cursor, 'number')[0]);
+    const rows = await this.db.all<AuditRow>(`SELECT * FROM audit_log ${where.sql} ORDER BY id DESC LIMIT ?`, [...where.params, query.limit + 1]);
     const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
     return {
       entries: page.map((row) => ({

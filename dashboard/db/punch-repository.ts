@@ -1,4 +1,5 @@
 import { decodeCursor, encodeCursor, keysetPage } from './keyset-cursor.js';
+import { WhereClause } from './where-clause.js';
 import type { Credential } from '../../core/credential.js';
 import { Punch, type PunchMethod } from '../../core/punch.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
@@ -148,25 +149,20 @@ export class PunchRepository {
 
   /** Newest first, keyset-paged by (at, id). */
   async query(query: PunchQuery): Promise<PunchPage> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (query.deviceId) (where.push('device_id = ?'), params.push(query.deviceId));
-    if (query.siteId) (where.push('site_id = ?'), params.push(query.siteId));
-    if (query.siteIds) (where.push(query.siteIds.length ? `site_id IN (${query.siteIds.map(() => '?').join(', ')})` : '0'), params.push(...query.siteIds));
-    if (query.employeeId) (where.push('employee_id = ?'), params.push(query.employeeId));
-    if (query.unknown !== undefined) where.push(query.unknown ? 'employee_id IS NULL' : 'employee_id IS NOT NULL');
-    if (query.method) (where.push('method = ?'), params.push(query.method));
-    if (query.from) (where.push('at >= ?'), params.push(query.from));
-    if (query.to) (where.push('at < ?'), params.push(query.to));
-    if (query.cursor) {
-      const [at, id] = decodeCursor(query.cursor, 'string', 'string');
-      // A row value, so SQLite bounds the index range with it instead of walking every row before
-      // the cursor (a page 500,000 rows deep: ~1 ms instead of ~50 ms, docs/benchmarks.md).
-      where.push('(at, id) < (?, ?)');
-      params.push(at, id);
-    }
-    const sql = `SELECT body, at, id FROM punches ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
-    const rows = await this.reads.all<{ body: string; at: string; id: string }>(sql, [...params, query.limit + 1]);
+    const where = new WhereClause()
+      .add('device_id = ?', query.deviceId)
+      .add('site_id = ?', query.siteId)
+      .addIn('site_id', query.siteIds)
+      .add('employee_id = ?', query.employeeId)
+      .add('method = ?', query.method)
+      .add('at >= ?', query.from)
+      .add('at < ?', query.to);
+    if (query.unknown !== undefined) where.add(query.unknown ? 'employee_id IS NULL' : 'employee_id IS NOT NULL');
+    // A row value, so SQLite bounds the index range with it instead of walking every row before
+    // the cursor (a page 500,000 rows deep: ~1 ms instead of ~50 ms, docs/benchmarks.md).
+    if (query.cursor) where.add('(at, id) < (?, ?)', ...decodeCursor(query.cursor, 'string', 'string'));
+    const sql = `SELECT body, at, id FROM punches ${where.sql} ORDER BY at DESC, id DESC LIMIT ?`;
+    const rows = await this.reads.all<{ body: string; at: string; id: string }>(sql, [...where.params, query.limit + 1]);
     const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.at, row.id]);
     return { punches: page.map((row) => Punch.parse(JSON.parse(row.body))), nextCursor };
   }

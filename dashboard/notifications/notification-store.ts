@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 import type { AuditActor, AuditLog } from '../auth/audit.js';
 import { decodeCursor, keysetPage } from '../db/keyset-cursor.js';
+import { WhereClause } from '../db/where-clause.js';
 import { AlertEvent, AlertKind } from './alert-event.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { WebhookTarget } from './webhook-endpoint-store.js';
@@ -417,21 +418,12 @@ export class NotificationStore {
 
   /** Newest first, keyset-paged; every filter optional. */
   async list(query: NotificationQuery): Promise<{ notifications: NotificationView[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    const add = (sql: string, value: SqlValue | undefined): void => {
-      if (value === undefined) return;
-      where.push(sql);
-      params.push(value);
-    };
-    add('kind = ?', query.kind);
-    add('employee_number = ?', query.employeeNumber);
-    add('id IN (SELECT notification_id FROM notification_deliveries WHERE status = ?)', query.status);
-    if (query.cursor !== undefined) add('id < ?', decodeCursor(query.cursor, 'string')[0]);
-    const rows = await this.db.all<NotificationRow>(`SELECT * FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [
-      ...params,
-      query.limit + 1,
-    ]);
+    const where = new WhereClause()
+      .add('kind = ?', query.kind)
+      .add('employee_number = ?', query.employeeNumber)
+      .add('id IN (SELECT notification_id FROM notification_deliveries WHERE status = ?)', query.status);
+    if (query.cursor !== undefined) where.add('id < ?', decodeCursor(query.cursor, 'string')[0]);
+    const rows = await this.db.all<NotificationRow>(`SELECT * FROM notifications ${where.sql} ORDER BY id DESC LIMIT ?`, [...where.params, query.limit + 1]);
     const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
     return { notifications: await this.views(page), nextCursor };
   }
