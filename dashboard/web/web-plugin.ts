@@ -46,6 +46,7 @@ export const consolePages: readonly ConsolePage[] = [
   { page: 'leave', path: '/leave', permission: 'attendance:read' },
   { page: 'makeup', path: '/makeup', permission: 'makeup:request' },
   { page: 'schedules', path: '/schedules', permission: 'attendance:read' },
+  { page: 'notifications', path: '/notifications', permission: 'notifications:read' },
   { page: 'users', path: '/users', permission: 'users:manage' },
   { page: 'tokens', path: '/tokens', permission: 'tokens:manage' },
   { page: 'audit', path: '/audit', permission: 'audit:read' },

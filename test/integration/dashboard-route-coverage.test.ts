@@ -50,6 +50,7 @@ const NOTIFICATIONS = 'integration/notifications-routes.test.ts';
 const ATTENDANCE = 'integration/dashboard-attendance.test.ts';
 const REPORTS = 'integration/dashboard-reports.test.ts';
 const ATTENDANCE_CONSOLE = 'e2e/attendance-console.test.ts';
+const NOTIFICATIONS_CONSOLE = 'e2e/notifications-console.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -154,6 +155,7 @@ const COVERED: Record<string, Coverage> = {
   'GET /leave': { happy: [HERE, ATTENDANCE_CONSOLE] },
   'GET /makeup': { happy: [HERE, ATTENDANCE_CONSOLE] },
   'GET /schedules': { happy: [HERE, ATTENDANCE_CONSOLE] },
+  'GET /notifications': { happy: [HERE, NOTIFICATIONS_CONSOLE] },
   'GET /users': { happy: [HERE] },
   'GET /tokens': { happy: [HERE] },
   'GET /audit': { happy: [HERE] },
@@ -315,6 +317,7 @@ describe('dashboard routes: happy paths and validation errors not covered elsewh
         ['leave', '/leave'],
         ['makeup', '/makeup'],
         ['schedules', '/schedules'],
+        ['notifications', '/notifications'],
         ['users', '/users'],
         ['tokens', '/tokens'],
         ['audit', '/audit'],

@@ -29,6 +29,7 @@ const pages = {
   leave: () => import('./pages/leave.js'),
   makeup: () => import('./pages/makeup.js'),
   schedules: () => import('./pages/schedules.js'),
+  notifications: () => import('./pages/notifications.js'),
   users: () => import('./pages/users.js'),
   tokens: () => import('./pages/tokens.js'),
   audit: () => import('./pages/audit.js'),
