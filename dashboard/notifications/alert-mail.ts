@@ -14,18 +14,18 @@ const kindNames: Readonly<Record<AlertKind, { en: string; zh: string }>> = {
   late: { en: 'Late arrival', zh: '遲到' },
   'serious-late': { en: 'Serious late arrival', zh: '嚴重遲到' },
   'early-leave': { en: 'Early leave', zh: '早退' },
-  'missed-punch': { en: 'Missed punch', zh: '漏打卡' },
-  absence: { en: 'Absence', zh: '缺勤' },
+  'missed-punch': { en: 'Missed punch', zh: '缺卡' },
+  absence: { en: 'Absence', zh: '曠工' },
   'shift-reminder': { en: 'Shift reminder', zh: '上班提醒' },
-  'punch-on-leave': { en: 'Punch while on leave', zh: '休假期間打卡' },
+  'punch-on-leave': { en: 'Punch while on leave', zh: '假期內打卡' },
 };
 
 const sentences: Readonly<Record<AlertKind, { en: (who: string) => string; zh: (who: string) => string }>> = {
   late: { en: (who) => `${who} arrived late.`, zh: (who) => `${who}遲到。` },
   'serious-late': { en: (who) => `${who} arrived seriously late.`, zh: (who) => `${who}嚴重遲到。` },
   'early-leave': { en: (who) => `${who} left before the end of the shift.`, zh: (who) => `${who}在更表結束前離開。` },
-  'missed-punch': { en: (who) => `${who} has a missing punch.`, zh: (who) => `${who}有一次漏打卡。` },
-  absence: { en: (who) => `${who} did not come to work.`, zh: (who) => `${who}缺勤。` },
+  'missed-punch': { en: (who) => `${who} has a missing punch.`, zh: (who) => `${who}有一次缺卡。` },
+  absence: { en: (who) => `${who} did not come to work.`, zh: (who) => `${who}曠工（沒有上班打卡）。` },
   'shift-reminder': { en: (who) => `Reminder for ${who}: your shift starts soon.`, zh: (who) => `${who}，你的更期即將開始。` },
   'punch-on-leave': { en: (who) => `${who} punched on a day of leave.`, zh: (who) => `${who}在休假日打卡。` },
 };

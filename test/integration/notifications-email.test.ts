@@ -175,7 +175,7 @@ describe('alerts by e-mail (SMTP)', () => {
       { address: 'siuming@example.com', status: 'delivered', attempts: 1, last_status_code: 250, last_error: null },
     ]);
     expect(received.map((message) => message.to)).toEqual([['siuming@example.com']]);
-    expect(header(received[0]?.raw ?? '', 'Subject')).toContain('Absence 缺勤');
+    expect(header(received[0]?.raw ?? '', 'Subject')).toContain('Absence 曠工');
   });
 
   it('replays a delivered e-mail: the recipient gets it again, with a new Message-ID', async () => {
