@@ -12,6 +12,11 @@ export interface SerialLinkOptions {
   /** First re-open delay after the port vanished or failed to open; doubles up to `maxRetryMs`. */
   minRetryMs?: number;
   maxRetryMs?: number;
+  /**
+   * A write not drained within this long means a dead port (default 5000 ms; a reader's frames
+   * take milliseconds even at 9600 baud).
+   */
+  writeTimeoutMs?: number;
 }
 
 interface SerialLinkEvents {
@@ -32,12 +37,16 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   private lastDetail: string | undefined;
   private readonly minRetryMs: number;
   private readonly maxRetryMs: number;
+  private readonly writeTimeoutMs: number;
+  /** Bumped by stop(): an open still in flight from before it must not take over the link. */
+  private generation = 0;
 
   constructor(private readonly options: SerialLinkOptions) {
     super();
     this.minRetryMs = options.minRetryMs ?? 250;
     this.maxRetryMs = options.maxRetryMs ?? 10_000;
     this.retryMs = this.minRetryMs;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
   }
 
   get path(): string {
@@ -59,6 +68,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   }
 
   async stop(): Promise<void> {
+    this.generation += 1;
     this.setState('stopped', undefined);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -69,17 +79,42 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     }
   }
 
-  /** Writes and waits until the bytes have left the process (drained to the kernel). */
+  /**
+   * Writes and waits until the bytes have left the process (drained to the kernel). Settles when
+   * the port closes meanwhile (an unplug) or the write is not drained in time: serialport then
+   * never calls back, and a caller that chains its writes would wait for ever.
+   */
   async write(bytes: Buffer): Promise<void> {
     const port = this.port;
     if (!port || this.currentState !== 'open') throw new Error(`serial port ${this.options.path} is not open`);
     await new Promise<void>((resolve, reject) => {
-      port.write(bytes, (error) => (error ? reject(error) : undefined));
-      port.drain((error) => (error ? reject(error) : resolve()));
+      const closed = (): void => settle(new Error(`serial port ${this.options.path} closed during a write`));
+      const timer = setTimeout(() => settle(new Error(`write to serial port ${this.options.path} not drained in ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
+      const settle = (error?: Error | null): void => {
+        clearTimeout(timer);
+        port.off('close', closed);
+        if (error) reject(error);
+        else resolve();
+      };
+      port.once('close', closed);
+      port.write(bytes, (error) => {
+        if (error) settle(error);
+      });
+      port.drain((error) => settle(error));
+    }).catch((error: unknown) => {
+      // A port that fails a write (EIO from a device that went away without the poller noticing)
+      // is dead: drop it and open the path again, as after an unplug.
+      if (this.port === port && this.currentState === 'open') {
+        this.port = undefined;
+        if (port.isOpen) port.close(() => undefined);
+        this.scheduleReopen(`lost: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      throw error;
     });
   }
 
   private async open(): Promise<void> {
+    const generation = this.generation;
     this.setState('opening', undefined);
     const port = isVirtualPath(this.options.path)
       ? (useVirtualSerial(), new SerialPortMock({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false }))
@@ -87,11 +122,12 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     try {
       await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
     } catch (error) {
-      if (this.currentState === 'stopped') return;
+      if (this.currentState === 'stopped' || generation !== this.generation) return;
       this.scheduleReopen(`cannot open: ${(error as Error).message}`);
       return;
     }
-    if (this.currentState === 'stopped') {
+    // Stopped meanwhile, or stopped and started again (a newer open owns the link now).
+    if (this.currentState === 'stopped' || generation !== this.generation) {
       port.close();
       return;
     }

@@ -141,14 +141,24 @@ describe('Pn532Reader driving the simulated PN532 over a pty pair', () => {
     expect(readyCount()).toBe(1);
 
     // A USB unplug takes the chip's power too: it comes back reset and asleep.
+    const notes: string[] = [];
+    chip.on('note', (note: string) => notes.push(note));
+    chipLink.on('state', (state: string, detail?: string) => notes.push(`link ${state}${detail ? ` (${detail})` : ''}`));
     chip.setResponsive(false);
     await pair.unplug();
     const gone = await waitFor('disconnected', () => (reader.status().state === 'disconnected' ? reader.status() : undefined));
     expect(gone.detail).toBeTruthy();
     await pair.replug();
+    // The chip's own end is re-attached too, powered up afresh: its old end of the pty pair can
+    // look open for ever (a pty slave whose master went away does not always wake the poller).
+    await chipLink.stop();
+    await chipLink.start();
     chip.setResponsive(true);
     // Generous: on a loaded two-core box the re-open, wake-up and SAM exchange can take seconds.
-    await waitFor('ready again', () => readyCount() === 2, 15_000);
+    // On failure, the reader's whole state history says where the re-open or re-initialisation stuck.
+    await waitFor('ready again', () => readyCount() === 2, 15_000).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; reader states: ${JSON.stringify(states.map((s) => [s.state, s.detail ?? null]).slice(0, 12))}; now ${JSON.stringify(reader.status())}; chip link ${chipLink.state}; chip notes: ${JSON.stringify(notes.slice(-15))}`);
+    });
     expect(reader.status().firmware).toBe('PN532 v1.6');
 
     await chip.tap(FOUR);
