@@ -14,7 +14,8 @@
  *   --log-level LEVEL    the tap gateways' log level: info (default, the production default: a
  *                        line per tap) or warn
  *   --keep               keep the data dirs and logs
- *   --only PART          punch-path, store-and-forward, presence or console (default: all four, in that order)
+ *   --only PART          punch-path, store-and-forward, presence, console or attendance-report
+ *                        (default: all five, in that order)
  * Store-and-forward (test/bench/store-and-forward.ts):
  *   --sf-punches N       backlog drained through Mosquitto (default 100000)
  *   --sf-max-punches N, --sf-in-flight N, --sf-max-bytes N   the other batch setting
@@ -41,6 +42,11 @@
  *   --console-busy-s S   one client again, while a console user pages deep in the list (default 8; 0 skips it)
  *   --console-rate N     punches/s in all (default 200), --console-gateways N (default 5),
  *   --console-clients N  SSE clients of the second live phase (default 3)
+ * Attendance report (test/bench/attendance-report.ts; runs its phases on dist/):
+ *   --report-employees N people (default 5000), --report-days N days from the 1st of the month (default 31)
+ *   --report-month YYYY-MM  the month (default: the last complete month with 31 days)
+ *   --report-small N     people in the second, smaller daily XLSX run (peak RSS against rows; default 1000, 0 skips it)
+ *   --report-profile DIR run every phase's process under node --cpu-prof, profiles into DIR
  * Timings are a report, never a test: a missed goal prints MISS and still exits 0. A burst that
  * loses a punch is a correctness failure and exits 1.
  */
@@ -56,6 +62,7 @@ import type { GatewayMode } from './gateway-process.js';
 import { machineInfo } from './machine.js';
 import { schedDelta, schedOf, type Sched } from './sched.js';
 import { ms, summarize, summaryHeader, summaryRow, table } from './stats.js';
+import { defaultReportMonth, runAttendanceReport } from './attendance-report.js';
 import { runConsole } from './console.js';
 import { runPresence } from './presence.js';
 import { runStoreAndForward } from './store-and-forward.js';
@@ -113,6 +120,11 @@ async function main(): Promise<number> {
       'console-rate': { type: 'string' },
       'console-gateways': { type: 'string' },
       'console-clients': { type: 'string' },
+      'report-employees': { type: 'string' },
+      'report-days': { type: 'string' },
+      'report-month': { type: 'string' },
+      'report-small': { type: 'string' },
+      'report-profile': { type: 'string' },
     },
     strict: true,
   });
@@ -127,13 +139,23 @@ async function main(): Promise<number> {
   const burstCards = positive('burst-cards', values['burst-cards'], 100);
   const fsyncCount = positive('fsync', values.fsync, 1000);
   const only = values.only;
-  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward' && only !== 'presence' && only !== 'console') {
-    throw new Error(`--only must be punch-path, store-and-forward, presence or console, got "${only}"`);
+  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward' && only !== 'presence' && only !== 'console' && only !== 'attendance-report') {
+    throw new Error(`--only must be punch-path, store-and-forward, presence, console or attendance-report, got "${only}"`);
   }
   const runPunchPath = only === undefined || only === 'punch-path';
   const runSf = only === undefined || only === 'store-and-forward';
   const runPresenceBench = only === undefined || only === 'presence';
   const runConsoleBench = only === undefined || only === 'console';
+  const runReportBench = only === undefined || only === 'attendance-report';
+  const reportMonth = values['report-month'] ?? defaultReportMonth();
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(reportMonth)) throw new Error(`--report-month must be YYYY-MM, got "${reportMonth}"`);
+  const reportOptions = {
+    employees: positive('report-employees', values['report-employees'], 5000),
+    days: positive('report-days', values['report-days'], 31),
+    month: reportMonth,
+    smallEmployees: positive('report-small', values['report-small'], 1000),
+    ...(values['report-profile'] ? { profileDir: path.resolve(values['report-profile']) } : {}),
+  };
   const consoleOptions = {
     punches: positive('console-punches', values['console-punches'], 1_000_000),
     samples: positive('console-samples', values['console-samples'], 50),
@@ -180,7 +202,7 @@ async function main(): Promise<number> {
   };
   const started = performance.now();
 
-  out(`punchgate bench: ${[runPunchPath ? 'the punch path' : '', runSf ? 'store-and-forward' : '', runPresenceBench ? 'presence' : '', runConsoleBench ? 'console' : ''].filter(Boolean).join(', then ')}`);
+  out(`punchgate bench: ${[runPunchPath ? 'the punch path' : '', runSf ? 'store-and-forward' : '', runPresenceBench ? 'presence' : '', runConsoleBench ? 'console' : '', runReportBench ? 'the attendance report' : ''].filter(Boolean).join(', then ')}`);
   out(`date      ${machine.date}`);
   out(`cpu       ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB`);
   out(`system    ${machine.kernel}, node ${machine.node}`);
@@ -354,6 +376,18 @@ async function main(): Promise<number> {
       await writeFile(file, `${JSON.stringify(consoleResult, null, 2)}\n`);
       await writeFile(path.join(artifacts, 'console-latest.json'), `${JSON.stringify(consoleResult, null, 2)}\n`);
       out(`console figures written to ${path.relative(process.cwd(), file)} (${consoleResult.elapsedS.toFixed(1)} s)`);
+      if (measured.exitCode !== 0) exitCode = measured.exitCode;
+    }
+    if (runReportBench) {
+      const reportStarted = performance.now();
+      const measured = await runAttendanceReport({ dataRoot, workDir: runDir, ...reportOptions, keep: values.keep, out });
+      const reportResult = { machine, loadAverageAtStart: os.loadavg(), ...measured.result, elapsedS: (performance.now() - reportStarted) / 1000 };
+      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
+      await mkdir(artifacts, { recursive: true });
+      const file = path.join(artifacts, `attendance-report-${machine.date.replace(/[:.]/g, '-')}.json`);
+      await writeFile(file, `${JSON.stringify(reportResult, null, 2)}\n`);
+      await writeFile(path.join(artifacts, 'attendance-report-latest.json'), `${JSON.stringify(reportResult, null, 2)}\n`);
+      out(`attendance report figures written to ${path.relative(process.cwd(), file)} (${reportResult.elapsedS.toFixed(1)} s)`);
       if (measured.exitCode !== 0) exitCode = measured.exitCode;
     }
   } catch (error) {
