@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cachedFormat, localDay } from '../time.js';
+import { cachedFormat } from '../time.js';
 
 /**
  * Calendar days and wall-clock times in a site's time zone, turned into instants through the
@@ -49,8 +49,33 @@ export function* eachDay(from: string, to: string): Generator<string> {
   for (let date = from; date <= to; date = addDays(date, 1)) yield date;
 }
 
+/**
+ * Offsets by zone and quarter hour of UTC. Zones change their offset only at whole quarter hours
+ * of UTC (in the tz database since the 1970s; local mean times before 1900 aside), so one lookup
+ * serves a quarter hour; formatToParts costs ~6 µs and was 70 % of a monthly
+ * report's engine time (docs/benchmarks.md).
+ */
+const QUARTER_HOUR_MS = 900_000;
+const offsets = new Map<string, Map<number, number>>();
+const MAX_CACHED_QUARTERS = 200_000;
+
 /** The zone's offset from UTC at an instant, in ms (Hong Kong: +8 h). */
 export function zoneOffsetMs(instantMs: number, timeZone: string): number {
+  const quarter = Math.floor(instantMs / QUARTER_HOUR_MS);
+  let byQuarter = offsets.get(timeZone);
+  if (!byQuarter) {
+    byQuarter = new Map();
+    offsets.set(timeZone, byQuarter);
+  }
+  const cached = byQuarter.get(quarter);
+  if (cached !== undefined) return cached;
+  if (byQuarter.size >= MAX_CACHED_QUARTERS) byQuarter.clear();
+  const offset = computeZoneOffsetMs(quarter * QUARTER_HOUR_MS, timeZone);
+  byQuarter.set(quarter, offset);
+  return offset;
+}
+
+function computeZoneOffsetMs(instantMs: number, timeZone: string): number {
   const parts = cachedFormat('en-GB', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(instantMs));
   const part = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
   const wall = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
@@ -72,7 +97,7 @@ export function zonedInstant(date: string, minutes: number, timeZone: string): n
 
 /** The local calendar day of an instant. */
 export function localDateOf(instantMs: number, timeZone: string): string {
-  return localDay(new Date(instantMs), timeZone);
+  return new Date(instantMs + zoneOffsetMs(instantMs, timeZone)).toISOString().slice(0, 10);
 }
 
 /** Minutes after local midnight (with fractions), as the wall clock shows them. */

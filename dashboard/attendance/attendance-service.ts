@@ -33,6 +33,8 @@ export interface EmployeeDays {
 
 /** People per query of their punches: one indexed query per batch instead of one per person. */
 const BATCH = 200;
+/** People computed between two turns of the event loop (a few milliseconds of CPU). */
+const YIELD_EVERY = 10;
 
 type EmployeeRow = {
   employee_number: string;
@@ -82,6 +84,7 @@ export class AttendanceService {
     // Punches from a day before (a night shift's window) to two days after (its out), in UTC with margin.
     const punchesFrom = new Date(zonedInstant(addDays(query.from, -2), 0, 'UTC')).toISOString();
     const punchesTo = new Date(zonedInstant(addDays(query.to, 3), 0, 'UTC')).toISOString();
+    let computed = 0;
     for (let start = 0; start < employees.length; start += BATCH) {
       const batch = employees.slice(start, start + BATCH);
       const numbers = batch.map((row) => row.employee_number);
@@ -104,6 +107,10 @@ export class AttendanceService {
         const to = row.active_until && row.active_until < query.to ? row.active_until : query.to;
         const days = engine.days({ employee, leave: leaveBy.get(row.employee_number) ?? [], punches: punches.get(row.employee_number) ?? [], from, to, now });
         yield { employee, days };
+        // Give the event loop back now and then: a month for 200 people is about a second of
+        // CPU, and ingest, acks and the live feed share this loop (docs/benchmarks.md).
+        computed += 1;
+        if (computed % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
   }
