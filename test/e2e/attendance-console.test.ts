@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAttendanceDashboard, type AttendanceDashboard } from '../support/attendance-dashboard.js';
-import { launchBrowser, type Browser } from './browser.js';
+import type { Browser } from './browser.js';
+import { adminOneTimePassword, launchTablet, settled as settledPage, signInAsNewAdmin } from './console-session.js';
 
 /**
  * The attendance pages of the console in a real browser (Debian Chromium, headless, a tablet with
@@ -36,11 +37,7 @@ describe('attendance console in Chromium', () => {
   let oneTimePassword = '';
   let requestId = '';
 
-  /** Waits for the page the console navigates to, shell and script done. */
-  const settled = async (): Promise<void> => {
-    await page.waitForLoadState('load');
-    await page.locator('#app > *').first().waitFor();
-  };
+  const settled = (): Promise<void> => settledPage(page);
   const open = async (path: string): Promise<void> => {
     await page.goto(`${url}${path}`);
     await settled();
@@ -50,14 +47,10 @@ describe('attendance console in Chromium', () => {
   beforeAll(async () => {
     fixture = await startAttendanceDashboard(NOW, STAFF);
     url = fixture.dashboard.url;
-    const admin = await fixture.dashboard.auth.users.getByUsername('admin');
-    if (!admin) throw new Error('the dashboard made no first admin');
-    oneTimePassword = (await fixture.dashboard.auth.users.resetPassword(admin.id, undefined)).password;
+    oneTimePassword = await adminOneTimePassword(fixture.dashboard);
     await fixture.dashboard.auth.users.create({ username: 'hr-wong', role: 'hr', password: HR_PASSWORD, mustChangePassword: false }, undefined);
-    browser = await launchBrowser({ viewport: { width: 1024, height: 768 }, hasTouch: true, locale: 'en-GB', timezoneId: 'Asia/Hong_Kong' });
+    browser = await launchTablet(NOW);
     page = browser.page;
-    page.setDefaultTimeout(10_000);
-    await browser.context.clock.setFixedTime(NOW);
   }, 60_000);
 
   afterAll(async () => {
@@ -66,17 +59,7 @@ describe('attendance console in Chromium', () => {
   });
 
   it('signs the admin in with the one-time password, then shows the attendance pages in the menu', async () => {
-    await open('/attendance');
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password', { exact: true }).fill(oneTimePassword);
-    await page.locator('[data-test="sign-in"]').click();
-    const change = page.locator('[data-test="change-password-form"]');
-    await change.waitFor();
-    await change.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-    await change.getByLabel('New password again').fill(NEW_PASSWORD);
-    await Promise.all([page.waitForURL(`${url}/attendance`), page.locator('[data-test="change-password"]').click()]);
-    await settled();
+    await signInAsNewAdmin(page, url, '/attendance', oneTimePassword, NEW_PASSWORD);
     for (const entry of ['attendance', 'leave', 'makeup', 'schedules']) await page.locator(`[data-test="nav-${entry}"]`).waitFor();
     expect(await page.locator('[data-test="nav-attendance"]').getAttribute('aria-current')).toBe('page');
   }, 60_000);

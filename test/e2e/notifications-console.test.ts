@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEventInput } from '../../dashboard/notifications/alert-event.js';
 import { startAttendanceDashboard, type AttendanceDashboard, type Json } from '../support/attendance-dashboard.js';
 import { WebhookReceiver, type ReceivedRequest } from '../support/webhook-receiver.js';
-import { launchBrowser, type Browser } from './browser.js';
+import type { Browser } from './browser.js';
+import { adminOneTimePassword, launchTablet, settled as settledPage, signInAsNewAdmin } from './console-session.js';
 
 /**
  * The alerts page of the console (issue 6: replay from the UI) in a real browser (Debian
@@ -72,11 +73,7 @@ describe('alerts console in Chromium', () => {
   let webhookId = '';
   let absenceId = '';
 
-  /** Waits for the page the console navigates to, shell and script done. */
-  const settled = async (): Promise<void> => {
-    await page.waitForLoadState('load');
-    await page.locator('#app > *').first().waitFor();
-  };
+  const settled = (): Promise<void> => settledPage(page);
   const open = async (path: string): Promise<void> => {
     await page.goto(`${url}${path}`);
     await settled();
@@ -99,14 +96,10 @@ describe('alerts console in Chromium', () => {
     url = fixture.dashboard.url;
     // The receiver checks signatures against the same clock the dashboard signs with.
     receiver = await new WebhookReceiver(() => 'ok', () => Math.floor(NOW.getTime() / 1000)).start();
-    const admin = await fixture.dashboard.auth.users.getByUsername('admin');
-    if (!admin) throw new Error('the dashboard made no first admin');
-    oneTimePassword = (await fixture.dashboard.auth.users.resetPassword(admin.id, undefined)).password;
+    oneTimePassword = await adminOneTimePassword(fixture.dashboard);
     await fixture.dashboard.auth.users.create({ username: 'hr-chan', role: 'hr', password: HR_PASSWORD, mustChangePassword: false }, undefined);
-    browser = await launchBrowser({ viewport: { width: 1024, height: 768 }, hasTouch: true, locale: 'en-GB', timezoneId: 'Asia/Hong_Kong' });
+    browser = await launchTablet(NOW);
     page = browser.page;
-    page.setDefaultTimeout(10_000);
-    await browser.context.clock.setFixedTime(NOW);
   }, 60_000);
 
   afterAll(async () => {
@@ -116,17 +109,7 @@ describe('alerts console in Chromium', () => {
   });
 
   it('signs the admin in with the one-time password and shows the Alerts page, menu entry current, webhooks section there', async () => {
-    await open('/notifications');
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password', { exact: true }).fill(oneTimePassword);
-    await page.locator('[data-test="sign-in"]').click();
-    const change = page.locator('[data-test="change-password-form"]');
-    await change.waitFor();
-    await change.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-    await change.getByLabel('New password again').fill(NEW_PASSWORD);
-    await Promise.all([page.waitForURL(`${url}/notifications`), page.locator('[data-test="change-password"]').click()]);
-    await settled();
+    await signInAsNewAdmin(page, url, '/notifications', oneTimePassword, NEW_PASSWORD);
     const nav = page.locator('[data-test="nav-notifications"]');
     expect(await nav.getAttribute('aria-current')).toBe('page');
     expect(await nav.textContent()).toBe('Alerts');
