@@ -1,4 +1,4 @@
-import { AttendanceEngine, kioskVerdict, type AttendanceSnapshot, type KioskVerdict } from '../core/attendance/index.js';
+import { AttendanceEngine, kioskVerdict, localDateOf, type AttendanceSnapshot, type KioskVerdict } from '../core/attendance/index.js';
 import type { TapOutcome } from './punch-desk.js';
 
 /** The pushed schedules, ready to judge a punch at the door. */
@@ -8,8 +8,14 @@ export interface GatewayAttendance {
   timeZone: string;
 }
 
-export function gatewayAttendance(snapshot: AttendanceSnapshot, timeZone: string): GatewayAttendance {
-  return { engine: new AttendanceEngine(snapshot.book, { timeZoneOf: () => timeZone }), people: snapshot.people, timeZone };
+/**
+ * Built when a config is applied, and warmed there: the first plan loads the holiday calendar
+ * (date-holidays, about 0.1 s and 25 MB), which must not happen between a tap and its feedback.
+ */
+export function gatewayAttendance(snapshot: AttendanceSnapshot, timeZone: string, now: Date = new Date()): GatewayAttendance {
+  const engine = new AttendanceEngine(snapshot.book, { timeZoneOf: () => timeZone });
+  engine.plan({ employeeNumber: 'warm-up' }, [], localDateOf(now.getTime(), timeZone));
+  return { engine, people: snapshot.people, timeZone };
 }
 
 /** "late by 4 min" for an accepted in or out of a person with a schedule; undefined otherwise. */
