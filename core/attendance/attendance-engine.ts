@@ -1,10 +1,10 @@
 import type { AttendancePunch } from './attendance-punch.js';
-import { calendarDateOf, planDay, type DayPlan, type PlanContext } from './day-plan.js';
+import { planDay, type DayPlan, type PlanContext } from './day-plan.js';
 import type { DayResult } from './day-result.js';
 import { evaluateDay } from './evaluate-day.js';
 import { HolidayCalendar } from './holidays.js';
 import type { LeaveRecord } from './leave.js';
-import { addDays, eachDay } from './local-time.js';
+import { addDays, eachDay, localDateOf } from './local-time.js';
 import type { AttendanceRules } from './rules.js';
 import { SchedulePlanner, type EmployeeRef, type ScheduleBook } from './schedule.js';
 
@@ -62,6 +62,7 @@ export class AttendanceEngine {
       map.set(date, list);
     };
     const withShift = [...plans.values()].filter((plan) => plan.span !== null);
+    const homeZone = this.context.timeZoneOf(employee.sites?.[0] ?? null);
     for (const punch of input.punches) {
       const ms = Date.parse(punch.at);
       let owner: DayPlan | undefined;
@@ -78,8 +79,8 @@ export class AttendanceEngine {
         push(claimed, owner.date, punch);
         continue;
       }
-      const homeZone = this.context.timeZoneOf(employee.sites?.[0] ?? null);
-      const date = calendarDateOf(ms, plans.get(calendarDateOf(ms, homeZone))?.timeZone ?? homeZone);
+      // The calendar day, in the zone of that day's plan (which may be another site's).
+      const date = localDateOf(ms, plans.get(localDateOf(ms, homeZone))?.timeZone ?? homeZone);
       const plan = plans.get(date);
       if (!plan) continue;
       // A work day's calendar day outside its shift's window: shown, not counted.

@@ -1,6 +1,6 @@
 import type { Holiday, HolidayCalendar, HolidayEntitlement } from './holidays.js';
 import type { LeaveRecord } from './leave.js';
-import { addDays, localDateOf, minutesOfClock, zonedInstant } from './local-time.js';
+import { addDays, minutesOfClock, zonedInstant } from './local-time.js';
 import type { AttendanceRules } from './rules.js';
 import type { EmployeeRef, SchedulePlanner } from './schedule.js';
 import { breakOffsets, segmentOffsets, type Shift } from './shift.js';
@@ -109,9 +109,4 @@ export function planDay(context: PlanContext, employee: EmployeeRef, leave: read
     return { ...base, kind: 'work', leave: { ...onLeave, days: 0.5 }, segments, breaks, flexible, span, window };
   }
   return { ...base, kind: 'work', leave: null, segments, breaks, flexible, span, window };
-}
-
-/** The calendar day a punch falls on for a person without a shift that claims it. */
-export function calendarDateOf(instant: number, timeZone: string): string {
-  return localDateOf(instant, timeZone);
 }

@@ -167,7 +167,7 @@ export class MakeupRequests {
     if (tier === 'hr' && request.decisions.some((earlier) => earlier.by === principalKey(by))) throw new MakeupError('same-approver', 'the HR review must be made by someone other than the first approver');
     const at = now.toISOString();
     const decisions = [...request.decisions, { tier, decision, by: principalKey(by), byName: by.name, role: by.role, at, note } satisfies MakeupDecision];
-    let status: MakeupStatus = decision === 'rejected' ? 'rejected' : tier === 'manager' && request.needsHr ? 'pending-hr' : 'approved';
+    const status: MakeupStatus = decision === 'rejected' ? 'rejected' : tier === 'manager' && request.needsHr ? 'pending-hr' : 'approved';
     let punch: Punch | null = null;
     if (status === 'approved') {
       punch = {
@@ -185,7 +185,6 @@ export class MakeupRequests {
       };
       await this.punches.insertInTransaction([punch], at);
     }
-    status = MakeupStatus.parse(status);
     await this.db.run('UPDATE makeup_requests SET status = ?, decisions = ?, punch_id = ?, updated_at = ? WHERE id = ?', [status, JSON.stringify({ hrReason: request.hrReason, list: decisions }), punch?.id ?? null, at, id]);
     const updated = await this.get(id);
     if (!updated) throw new Error(`make-up request ${id} vanished`);
