@@ -11,7 +11,7 @@ import { freePort } from './ports.js';
 const execFileAsync = promisify(execFile);
 
 /** Debian puts mosquitto in /usr/sbin, which a non-root PATH may lack. */
-function findCommand(command: string, debianPackage: string): string {
+export function findCommand(command: string, debianPackage: string): string {
   const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/sbin'];
   for (const dir of dirs) {
     const candidate = path.join(dir, command);
@@ -46,7 +46,12 @@ export class MosquittoBroker {
     private readonly configFile: string,
   ) {}
 
-  static async start(options: { acl: string; users: Record<string, string>; /** Mosquitto `log_type`s (default: all, which logs every packet). */ logTypes?: string[] }): Promise<MosquittoBroker> {
+  static async start(options: {
+    acl: string;
+    users: Record<string, string>;
+    /** Mosquitto `log_type`s (default: all, which logs every packet). */ logTypes?: string[];
+    /** Written as the password file verbatim, after any `users` (e.g. lines from our own generator). */ passwordFile?: string;
+  }): Promise<MosquittoBroker> {
     const mosquitto = findCommand('mosquitto', 'mosquitto');
     const mosquittoPasswd = findCommand('mosquitto_passwd', 'mosquitto');
     const dir = await mkdtemp(path.join(tmpdir(), 'punchgate-mosquitto-'));
@@ -58,6 +63,7 @@ export class MosquittoBroker {
       for (const [username, password] of Object.entries(options.users)) {
         await execFileAsync(mosquittoPasswd, ['-b', passwordFile, username, password]);
       }
+      if (options.passwordFile !== undefined) await writeFile(passwordFile, options.passwordFile, { flag: 'a' });
       await chmod(passwordFile, 0o600);
       await writeFile(aclFile, options.acl, { mode: 0o600 });
       for (let attempt = 0; ; attempt++) {
@@ -102,6 +108,12 @@ export class MosquittoBroker {
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** Replaces the password file (`text` verbatim) and sends SIGHUP, on which Mosquitto reloads it. */
+  async reloadPasswordFile(text: string): Promise<void> {
+    await writeFile(path.join(this.dir, 'passwd'), text, { mode: 0o600 });
+    this.child.kill('SIGHUP');
   }
 
   log(): Promise<string> {
