@@ -71,8 +71,14 @@ describe('dashboard overview', () => {
       ['gw-never', 'tst-02', undefined],
       ['gw-disabled', 'ldn-01', undefined],
     ];
-    for (const [id, siteId, status] of devices) {
-      await dashboard.devices.register({ id, siteId, secretHash: 'x', createdAt: at(600) });
+    for (const [id, siteId] of devices) await dashboard.devices.register({ id, siteId, secretHash: 'x', createdAt: at(600) });
+    // The config push publishes each new device's first config on its own schedule; had it done so
+    // after the statuses below, the online devices would look "config pending" (published above
+    // applied) and the expectations would race it. Publish now, so their statuses come after.
+    dashboard.configPush.devicesChanged(devices.map(([id]) => id));
+    const report = await dashboard.configPush.flush();
+    expect(report.published).toBeGreaterThan(0);
+    for (const [id, , status] of devices) {
       // The offline one was seen before its will came.
       if (id === 'gw-offline') await dashboard.devices.recordStatus(id, { online: true }, at(120));
       if (status) await dashboard.devices.recordStatus(id, status, at(2));
