@@ -342,52 +342,38 @@ async function main(): Promise<number> {
       }
       out();
     }
+    /** Writes a bench's figures, with the machine, to test-artifacts/bench/NAME-DATE.json and NAME-latest.json. */
+    const writeFigures = async (name: string, label: string, measured: object, startedAt: number): Promise<void> => {
+      const figures = { machine, loadAverageAtStart: os.loadavg(), ...measured, elapsedS: (performance.now() - startedAt) / 1000 };
+      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
+      await mkdir(artifacts, { recursive: true });
+      const file = path.join(artifacts, `${name}-${machine.date.replace(/[:.]/g, '-')}.json`);
+      await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
+      await writeFile(path.join(artifacts, `${name}-latest.json`), `${JSON.stringify(figures, null, 2)}\n`);
+      out(`${label} figures written to ${path.relative(process.cwd(), file)} (${figures.elapsedS.toFixed(1)} s)`);
+    };
     if (runSf) {
       const sfStarted = performance.now();
       const stored = await runStoreAndForward({ dataRoot, workDir: runDir, ...sf, out });
-      const sfResult = { machine, loadAverageAtStart: os.loadavg(), ...stored.result, elapsedS: (performance.now() - sfStarted) / 1000 };
-      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
-      await mkdir(artifacts, { recursive: true });
-      const file = path.join(artifacts, `store-and-forward-${machine.date.replace(/[:.]/g, '-')}.json`);
-      await writeFile(file, `${JSON.stringify(sfResult, null, 2)}\n`);
-      await writeFile(path.join(artifacts, 'store-and-forward-latest.json'), `${JSON.stringify(sfResult, null, 2)}\n`);
-      out(`store-and-forward figures written to ${path.relative(process.cwd(), file)} (${sfResult.elapsedS.toFixed(1)} s)`);
+      await writeFigures('store-and-forward', 'store-and-forward', stored.result, sfStarted);
       if (stored.exitCode !== 0) exitCode = stored.exitCode;
     }
     if (runPresenceBench) {
       const presenceStarted = performance.now();
       const measured = await runPresence({ dataRoot, workDir: runDir, ...presence, out });
-      const presenceResult = { machine, loadAverageAtStart: os.loadavg(), ...measured.result, elapsedS: (performance.now() - presenceStarted) / 1000 };
-      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
-      await mkdir(artifacts, { recursive: true });
-      const file = path.join(artifacts, `presence-${machine.date.replace(/[:.]/g, '-')}.json`);
-      await writeFile(file, `${JSON.stringify(presenceResult, null, 2)}\n`);
-      await writeFile(path.join(artifacts, 'presence-latest.json'), `${JSON.stringify(presenceResult, null, 2)}\n`);
-      out(`presence figures written to ${path.relative(process.cwd(), file)} (${presenceResult.elapsedS.toFixed(1)} s)`);
+      await writeFigures('presence', 'presence', measured.result, presenceStarted);
       if (measured.exitCode !== 0) exitCode = measured.exitCode;
     }
     if (runConsoleBench) {
       const consoleStarted = performance.now();
       const measured = await runConsole({ dataRoot, workDir: runDir, ...consoleOptions, keep: values.keep, out });
-      const consoleResult = { machine, loadAverageAtStart: os.loadavg(), ...measured.result, elapsedS: (performance.now() - consoleStarted) / 1000 };
-      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
-      await mkdir(artifacts, { recursive: true });
-      const file = path.join(artifacts, `console-${machine.date.replace(/[:.]/g, '-')}.json`);
-      await writeFile(file, `${JSON.stringify(consoleResult, null, 2)}\n`);
-      await writeFile(path.join(artifacts, 'console-latest.json'), `${JSON.stringify(consoleResult, null, 2)}\n`);
-      out(`console figures written to ${path.relative(process.cwd(), file)} (${consoleResult.elapsedS.toFixed(1)} s)`);
+      await writeFigures('console', 'console', measured.result, consoleStarted);
       if (measured.exitCode !== 0) exitCode = measured.exitCode;
     }
     if (runReportBench) {
       const reportStarted = performance.now();
       const measured = await runAttendanceReport({ dataRoot, workDir: runDir, ...reportOptions, keep: values.keep, out });
-      const reportResult = { machine, loadAverageAtStart: os.loadavg(), ...measured.result, elapsedS: (performance.now() - reportStarted) / 1000 };
-      const artifacts = path.join(repoRoot, 'test-artifacts', 'bench');
-      await mkdir(artifacts, { recursive: true });
-      const file = path.join(artifacts, `attendance-report-${machine.date.replace(/[:.]/g, '-')}.json`);
-      await writeFile(file, `${JSON.stringify(reportResult, null, 2)}\n`);
-      await writeFile(path.join(artifacts, 'attendance-report-latest.json'), `${JSON.stringify(reportResult, null, 2)}\n`);
-      out(`attendance report figures written to ${path.relative(process.cwd(), file)} (${reportResult.elapsedS.toFixed(1)} s)`);
+      await writeFigures('attendance-report', 'attendance report', measured.result, reportStarted);
       if (measured.exitCode !== 0) exitCode = measured.exitCode;
     }
   } catch (error) {
