@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAttendanceDashboard, type AttendanceDashboard } from '../support/attendance-dashboard.js';
 import type { Browser } from './browser.js';
-import { adminOneTimePassword, launchTablet, settled as settledPage, signInAsNewAdmin } from './console-session.js';
+import { adminOneTimePassword, launchTablet, openPage, settled as settledPage, signInAsNewAdmin } from './console-session.js';
 
 /**
  * The attendance pages of the console in a real browser (Debian Chromium, headless, a tablet with
@@ -38,10 +38,7 @@ describe('attendance console in Chromium', () => {
   let requestId = '';
 
   const settled = (): Promise<void> => settledPage(page);
-  const open = async (path: string): Promise<void> => {
-    await page.goto(`${url}${path}`);
-    await settled();
-  };
+  const open = (path: string): Promise<void> => openPage(page, url, path);
   const reportRow = (employee: string) => page.locator(`[data-test="report-table"] tr[data-employee="${employee}"]`);
 
   beforeAll(async () => {

@@ -25,13 +25,18 @@ export async function settled(page: Page): Promise<void> {
   await page.locator('#app > *').first().waitFor();
 }
 
+/** Goes to a console page and waits until it has rendered. */
+export async function openPage(page: Page, url: string, path: string): Promise<void> {
+  await page.goto(`${url}${path}`);
+  await settled(page);
+}
+
 /**
  * Opens `path` as an anonymous visitor: sent to sign in, signs in as admin with the one-time
  * password, is made to change it, and lands on `path`.
  */
 export async function signInAsNewAdmin(page: Page, url: string, path: string, oneTimePassword: string, newPassword: string): Promise<void> {
-  await page.goto(`${url}${path}`);
-  await settled(page);
+  await openPage(page, url, path);
   if (new URL(page.url()).pathname !== '/sign-in') throw new Error(`an anonymous visitor to ${path} was not sent to sign in (at ${page.url()})`);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password', { exact: true }).fill(oneTimePassword);

@@ -4,7 +4,7 @@ import type { AlertEventInput } from '../../dashboard/notifications/alert-event.
 import { startAttendanceDashboard, type AttendanceDashboard, type Json } from '../support/attendance-dashboard.js';
 import { WebhookReceiver, type ReceivedRequest } from '../support/webhook-receiver.js';
 import type { Browser } from './browser.js';
-import { adminOneTimePassword, launchTablet, settled as settledPage, signInAsNewAdmin } from './console-session.js';
+import { adminOneTimePassword, launchTablet, openPage, settled as settledPage, signInAsNewAdmin } from './console-session.js';
 
 /**
  * The alerts page of the console (issue 6: replay from the UI) in a real browser (Debian
@@ -74,10 +74,7 @@ describe('alerts console in Chromium', () => {
   let absenceId = '';
 
   const settled = (): Promise<void> => settledPage(page);
-  const open = async (path: string): Promise<void> => {
-    await page.goto(`${url}${path}`);
-    await settled();
-  };
+  const open = (path: string): Promise<void> => openPage(page, url, path);
   const alertRow = (key: string) => page.locator(`[data-test="notifications-table"] tr[data-key="${key}"]`);
   /** The list's delivery summary of an alert, refreshed until it says `expected`. */
   const summaryOf = async (key: string, expected: string): Promise<void> => {
