@@ -6,6 +6,7 @@ import { runSimulate } from '../firmware-bridge/cli/simulate.js';
 import { runGateway } from '../gateway/cli/run-gateway.js';
 import { runDashboard } from '../dashboard/cli/run-dashboard.js';
 import { runDemo } from '../demo/run-demo.js';
+import { runProvision } from '../provisioning/cli/run-provision.js';
 import { softwareVersion } from '../gateway/version.js';
 
 const usage = `punchgate ${softwareVersion()} — self-hosted, edge-first time and attendance
@@ -17,6 +18,7 @@ commands:
   dashboard --config FILE    the central server (embedded MQTT broker by default)
   dashboard create-admin ... make an admin account (--config FILE --username NAME)
   gateway --config FILE      the edge gateway daemon
+  provision device|employees register a gateway (enrolment bundle), import employees
   simulate reader ...        play a badge reader on a serial port
   decode --protocol P ...    decode reader bytes for a field technician
 
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return runDecode(rest, { stdin: process.stdin, stdout: out, stderr: err });
     case 'simulate':
       return runSimulate(rest, { stdin: process.stdin, stdout: out, stderr: err, stopSignal, logger: pino({ level: process.env.PUNCHGATE_LOG ?? 'warn' }, process.stderr) });
+    case 'provision':
+      return runProvision(rest, { stdout: out, stderr: err, ...(process.stderr.isTTY ? { progress: (text: string) => void process.stderr.write(text) } : {}) });
     case 'demo':
       return runDemo(rest, { stdout: out, stderr: err, stopSignal });
     case '--version':

@@ -35,6 +35,7 @@ export const permissions = [
   'leave:write',
   'makeup:request',
   'makeup:approve',
+  'hris:sync',
 ] as const;
 export const Permission = z.enum(permissions);
 export type Permission = z.infer<typeof Permission>;
@@ -104,6 +105,7 @@ export const permissionDescriptions: Readonly<Record<Permission, string>> = {
   'notifications:read': 'list alerts sent to employees and managers, with their deliveries and attempts',
   'notifications:replay': 'send an alert delivery again (webhook or e-mail)',
   'webhooks:manage': 'create, change, test and delete webhook endpoints (their signing secrets)',
+  'hris:sync': 'push employees from an HRIS in bulk (/api/v1/hris/...): create, update and deactivate by employee number',
 };
 
 /** Who is asking: a signed-in user or an API token, with the sites it may reach ('all' or a list). */

@@ -368,6 +368,31 @@ export const centralMigrations: readonly string[] = [
   CREATE INDEX makeup_by_employee ON makeup_requests(employee_number, at);
   CREATE INDEX makeup_by_site ON makeup_requests(site_id, requested_at);
   `,
+  // Onboarding (issue 7): the department codes an import is checked against (none defined: any
+  // name is accepted, as before), console accounts made by an import or HRIS sync linked to
+  // their employee (so that a later import changes or disables that account, never another),
+  // and HRIS requests remembered by Idempotency-Key for a day, answer included.
+  `
+  CREATE TABLE departments (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_zh TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  ALTER TABLE users ADD COLUMN employee_number TEXT;
+  CREATE UNIQUE INDEX users_by_employee ON users(employee_number) WHERE employee_number IS NOT NULL;
+  CREATE TABLE hris_requests (
+    client_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (client_id, idempotency_key)
+  );
+  CREATE INDEX hris_requests_by_age ON hris_requests(created_at);
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {
