@@ -119,17 +119,20 @@ export class EmployeeService {
   /** Revokes a badge the employee holds now; the assignment row stays, with revoked_at/by. */
   async revokeBadge(employeeNumber: string, badge: { kind: CredentialKind; uid: string }, access: Access, reason?: string): Promise<BadgeView> {
     const credential = normalizeCredential(badge);
-    const result = await this.db.transaction(async () => {
-      const employee = await this.reachable(employeeNumber, access);
-      const current = await this.repository.currentAssignment(credential);
-      if (!current || current.employeeNumber !== employeeNumber) throw new BadgeNotAssignedError(credentialKey(credential), employeeNumber);
-      await this.repository.revokeBadge(current.id, this.now().toISOString(), access.actor.id, reason ?? null);
-      const after = (await this.repository.badge(current.id)) as BadgeView;
-      await this.changed({ action: 'badge.revoke', entity: 'badge', entityId: credentialKey(credential), before: current, after, actor: access.actor });
-      return { badge: after, sites: employee.sites };
-    });
+    const result = await this.db.transaction(() => this.revokeInTransaction(employeeNumber, credential, access, reason));
     this.gateways?.sitesChanged(result.sites);
     return result.badge;
+  }
+
+  /** revokeBadge's work, for a caller that holds the transaction (and tells the gateways itself). */
+  async revokeInTransaction(employeeNumber: string, credential: Credential, access: Access, reason?: string): Promise<{ badge: BadgeView; sites: string[] }> {
+    const employee = await this.reachable(employeeNumber, access);
+    const current = await this.repository.currentAssignment(credential);
+    if (!current || current.employeeNumber !== employeeNumber) throw new BadgeNotAssignedError(credentialKey(credential), employeeNumber);
+    await this.repository.revokeBadge(current.id, this.now().toISOString(), access.actor.id, reason ?? null);
+    const after = (await this.repository.badge(current.id)) as BadgeView;
+    await this.changed({ action: 'badge.revoke', entity: 'badge', entityId: credentialKey(credential), before: current, after, actor: access.actor });
+    return { badge: after, sites: employee.sites };
   }
 
   /** Every assignment of the employee's, current and past, newest first. */
@@ -143,26 +146,32 @@ export class EmployeeService {
    * in force, or withdrawing when none is, changes nothing (`changed: false`).
    */
   async setBleConsent(employeeNumber: string, consent: boolean, access: Access): Promise<{ consent: ConsentView | null; changed: boolean }> {
-    const result = await this.db.transaction(async () => {
-      const employee = await this.reachable(employeeNumber, access);
-      const current = await this.repository.currentConsent(employeeNumber);
-      const at = this.now().toISOString();
-      if (consent && !current) {
-        const id = await this.repository.recordConsent(employeeNumber, at, access.actor.id);
-        const after = (await this.repository.consent(id)) as ConsentView;
-        await this.changed({ action: 'ble-consent.record', entity: 'ble-consent', entityId: employeeNumber, before: null, after, actor: access.actor });
-        return { consent: after, changed: true, sites: employee.sites };
-      }
-      if (!consent && current) {
-        await this.repository.withdrawConsent(current.id, at, access.actor.id);
-        const after = (await this.repository.consent(current.id)) as ConsentView;
-        await this.changed({ action: 'ble-consent.withdraw', entity: 'ble-consent', entityId: employeeNumber, before: current, after, actor: access.actor });
-        return { consent: null, changed: true, sites: employee.sites };
-      }
-      return { consent: current ?? null, changed: false, sites: [] };
-    });
+    const result = await this.db.transaction(() => this.consentInTransaction(employeeNumber, consent, access));
     if (result.changed) this.gateways?.sitesChanged(result.sites);
     return { consent: result.consent, changed: result.changed };
+  }
+
+  /**
+   * setBleConsent's work, for a caller that holds the transaction (and tells the gateways
+   * itself). `at`: when the consent was given, if not now (an import's consent date).
+   */
+  async consentInTransaction(employeeNumber: string, consent: boolean, access: Access, at?: string): Promise<{ consent: ConsentView | null; changed: boolean; sites: string[] }> {
+    const employee = await this.reachable(employeeNumber, access);
+    const current = await this.repository.currentConsent(employeeNumber);
+    const now = this.now().toISOString();
+    if (consent && !current) {
+      const id = await this.repository.recordConsent(employeeNumber, at ?? now, access.actor.id);
+      const after = (await this.repository.consent(id)) as ConsentView;
+      await this.changed({ action: 'ble-consent.record', entity: 'ble-consent', entityId: employeeNumber, before: null, after, actor: access.actor });
+      return { consent: after, changed: true, sites: employee.sites };
+    }
+    if (!consent && current) {
+      await this.repository.withdrawConsent(current.id, now, access.actor.id);
+      const after = (await this.repository.consent(current.id)) as ConsentView;
+      await this.changed({ action: 'ble-consent.withdraw', entity: 'ble-consent', entityId: employeeNumber, before: current, after, actor: access.actor });
+      return { consent: null, changed: true, sites: employee.sites };
+    }
+    return { consent: current ?? null, changed: false, sites: [] };
   }
 
   async consentHistory(employeeNumber: string, page: { limit: number; cursor?: string }, access: Access): Promise<Page<ConsentView>> {
@@ -203,7 +212,8 @@ export class EmployeeService {
     });
   }
 
-  private async putInTransaction(
+  /** put's work, for a caller that holds the transaction (and tells the gateways itself). */
+  async putInTransaction(
     employeeNumber: string,
     body: EmployeeBody,
     access: Access,
@@ -221,7 +231,8 @@ export class EmployeeService {
     return { employee, created: !before, before };
   }
 
-  private async assignInTransaction(
+  /** assignBadge's work, for a caller that holds the transaction (and tells the gateways itself). */
+  async assignInTransaction(
     employeeNumber: string,
     credential: Credential,
     access: Access,

@@ -27,6 +27,8 @@ export type ImportRole = (typeof IMPORT_ROLES)[number];
 /** A row that passed every check, in the forms the database stores. */
 export interface ValidEmployeeRow {
   row: number;
+  /** The columns the record has: an update leaves the others as they are. */
+  columns: readonly ImportColumn[];
   employeeNumber: string;
   name: string;
   nameZh: string | null;
@@ -179,20 +181,46 @@ export function validateEmployeeText(text: string, context: ImportContext): Impo
   if (body.length === 0) throw new ImportFileError('the file has a header but no rows', '檔案只有標題列，沒有資料');
 
   const rows: ValidEmployeeRow[] = [];
-  const numberRows = new Map<string, number>();
-  const badgeOwners = new Map<string, { employeeNumber: string; row: number }>();
-
+  const checker = new EmployeeRecordChecker(context);
   for (const { cells, line: row } of body) {
-    const rowErrors: ImportError[] = [];
-    const fail = (column: string, message: string, messageZh: string) => rowErrors.push({ row, column, message, messageZh });
     const cell = (column: ImportColumn): string | null => {
       const at = positions.get(column);
       const value = at === undefined ? undefined : cells[at];
       return value === undefined || value === '' ? null : value;
     };
-
     const extra = cells.slice(header.cells.length).filter((value) => value !== '');
-    if (extra.length > 0) fail('file', `the row has ${header.cells.length + extra.length} cells but the header only ${header.cells.length}: a separator inside a value must be quoted`, `此列比標題列多出 ${extra.length} 個欄位：值內含分隔符號時須加上引號`);
+    const rowErrors: ImportError[] =
+      extra.length > 0
+        ? [{ row, column: 'file', message: `the row has ${header.cells.length + extra.length} cells but the header only ${header.cells.length}: a separator inside a value must be quoted`, messageZh: `此列比標題列多出 ${extra.length} 個欄位：值內含分隔符號時須加上引號` }]
+        : [];
+    const checked = checker.check(row, cell, columns);
+    errors.push(...rowErrors, ...checked.errors);
+    if (checked.valid && rowErrors.length === 0) rows.push(checked.valid);
+  }
+  return { rows, errors, columns, delimiter };
+}
+
+
+/**
+ * The checks of one employee record, for a file's rows and an HRIS payload's records alike. It
+ * remembers the employee numbers and badges of the records checked before, to refuse duplicates.
+ */
+export class EmployeeRecordChecker {
+  private readonly numberRows = new Map<string, number>();
+  private readonly badgeOwners = new Map<string, { employeeNumber: string; row: number }>();
+
+  constructor(private readonly context: ImportContext) {}
+
+  /**
+   * Checks one record. `cell` answers a column's value (null when empty or absent); `columns` are
+   * the columns the record has (absent ones are left as they are by an update).
+   */
+  check(row: number, cell: (column: ImportColumn) => string | null, columns: readonly ImportColumn[]): { valid?: ValidEmployeeRow; errors: ImportError[] } {
+    const context = this.context;
+    const numberRows = this.numberRows;
+    const badgeOwners = this.badgeOwners;
+    const rowErrors: ImportError[] = [];
+    const fail = (column: string, message: string, messageZh: string) => rowErrors.push({ row, column, message, messageZh });
 
     for (const required of REQUIRED_COLUMNS) {
       if (cell(required) === null) fail(required, `${required} is required`, `${COLUMN_ZH[required]}：必須填寫`);
@@ -314,30 +342,30 @@ export function validateEmployeeText(text: string, context: ImportContext): Impo
       else status = parsed;
     }
 
-    if (rowErrors.length > 0 || employeeNumber === null) {
-      errors.push(...rowErrors);
-      continue;
-    }
-    rows.push({
-      row,
-      employeeNumber,
-      name: cell('name') ?? '',
-      nameZh: cell('name_zh'),
-      department,
-      rank: cell('rank'),
-      role,
-      phone,
-      email,
-      sites,
-      badges,
-      bleTag,
-      bleConsent,
-      activeFrom,
-      activeUntil,
-      status,
-    });
+    if (rowErrors.length > 0 || employeeNumber === null) return { errors: rowErrors };
+    return {
+      errors: [],
+      valid: {
+        row,
+        columns,
+        employeeNumber,
+        name: cell('name') ?? '',
+        nameZh: cell('name_zh'),
+        department,
+        rank: cell('rank'),
+        role,
+        phone,
+        email,
+        sites,
+        badges,
+        bleTag,
+        bleConsent,
+        activeFrom,
+        activeUntil,
+        status,
+      },
+    };
   }
-  return { rows, errors, columns, delimiter };
 }
 
 type Fail = (column: string, message: string, messageZh: string) => void;

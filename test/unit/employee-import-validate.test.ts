@@ -96,6 +96,7 @@ describe('validateEmployeeText: every kind of bad row', () => {
     expect(result.rows.map((r) => r.employeeNumber)).toEqual(['E1001', 'E9000']);
     expect(result.rows[0]).toEqual({
       row: 2,
+      columns: expect.any(Array),
       employeeNumber: 'E1001',
       name: 'Chan Tai Man',
       nameZh: '陳大文',
