@@ -2,17 +2,19 @@ import { timingSafeEqual } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { ApiTokenService } from './api-tokens.js';
+import { ACCESS_TOKEN_PREFIX, type IntegrationClientService } from './integration-clients.js';
 import { allows, RoutePermission, type Principal } from './permissions.js';
 import type { SessionStore } from './sessions.js';
 import { userPrincipal, type UserService } from './users.js';
 
 /**
- * Who is asking, and may they: resolves `request.principal` from a bearer API token or a session
- * cookie, then answers
+ * Who is asking, and may they: resolves `request.principal` from a bearer API token, an
+ * integration client's access token (scoped: see `can` in permissions.ts) or a session cookie,
+ * then answers
  * - 401 when the route needs someone and nobody (valid) is asking,
  * - 403 `CSRF` for a cookie-authenticated state-changing request without the session's CSRF token,
  * - 403 `PASSWORD_CHANGE_REQUIRED` for a user who must first change a one-time password,
- * - 403 `FORBIDDEN` when the principal's role lacks the route's permission.
+ * - 403 `FORBIDDEN` when the principal's role (or a client token's scopes) lacks the route's permission.
  *
  * Every route must declare `config.permission` (see permissions.ts): a route without one makes
  * the app refuse to start (the onRoute check below), and should one slip past that (a route added
@@ -24,6 +26,8 @@ export interface AuthPluginOptions {
   users: UserService;
   sessions: SessionStore;
   tokens: ApiTokenService;
+  /** Integration clients' access tokens (`pga_…`), scoped principals; left out, such tokens are refused. */
+  clients?: IntegrationClientService;
   cookie: SessionCookie;
 }
 
@@ -103,7 +107,12 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer +([^\s]+) *$/i.exec(header);
-      const principal = match?.[1] ? await options.tokens.resolve(match[1]) : undefined;
+      const secret = match?.[1];
+      const principal = !secret
+        ? undefined
+        : secret.startsWith(ACCESS_TOKEN_PREFIX)
+          ? await options.clients?.resolveAccessToken(secret)
+          : await options.tokens.resolve(secret);
       if (!principal) return 'bad-token';
       request.principal = principal;
       return 'ok';
@@ -130,7 +139,7 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
     if (permission === 'public') return;
 
     const identified = await identify(request, reply);
-    if (identified === 'bad-token') return deny(reply, 401, 'INVALID_TOKEN', 'the API token is not valid (unknown or revoked)');
+    if (identified === 'bad-token') return deny(reply, 401, 'INVALID_TOKEN', 'the API token is not valid (unknown, expired or revoked)');
     const principal: Principal | undefined = request.principal;
     if (!principal) return deny(reply, 401, 'UNAUTHENTICATED', 'sign in (POST /api/v1/session) or send an API token (Authorization: Bearer TOKEN)');
 
@@ -147,7 +156,8 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
       }
     }
     if (!allows(principal, permission)) {
-      return deny(reply, 403, 'FORBIDDEN', `this needs the ${permission} permission, which the ${principal.role} role does not have`);
+      const lacking = principal.scopes ? `which this token's scopes (${principal.scopes.join(' ') || 'none'}) do not include` : `which the ${principal.role} role does not have`;
+      return deny(reply, 403, 'FORBIDDEN', `this needs the ${permission} permission, ${lacking}`);
     }
     return undefined;
   });

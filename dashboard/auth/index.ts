@@ -2,6 +2,7 @@ import type { Database } from '../../platform/sqlite.js';
 import { ApiTokenService } from './api-tokens.js';
 import { AuditLog } from './audit.js';
 import { sessionCookie, type SessionCookie } from './auth-plugin.js';
+import { IntegrationClientService } from './integration-clients.js';
 import { defaultLoginThrottleSettings, LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
 import { SessionStore } from './sessions.js';
 import { UserService } from './users.js';
@@ -12,6 +13,8 @@ export interface Auth {
   users: UserService;
   sessions: SessionStore;
   tokens: ApiTokenService;
+  /** OAuth 2.0 client-credentials clients and their access tokens (docs/integrations.md). */
+  clients: IntegrationClientService;
   throttle: LoginThrottle;
   cookie: SessionCookie;
   settings: AuthSettings;
@@ -43,6 +46,7 @@ export function createAuth(db: Database, options: { now: () => Date; bootstrapTo
     users: new UserService(db, audit, options.now),
     sessions: new SessionStore(db, { lifetimeMs: settings.sessionLifetimeMs, idleMs: settings.sessionIdleMs }, options.now),
     tokens: new ApiTokenService(db, audit, options.now, options.bootstrapToken),
+    clients: new IntegrationClientService(db, audit, options.now),
     throttle: new LoginThrottle(settings.throttle, options.now),
     cookie: sessionCookie(settings.secureCookies, settings.sessionLifetimeMs),
     settings,

@@ -40,6 +40,15 @@ export const permissions = [
 export const Permission = z.enum(permissions);
 export type Permission = z.infer<typeof Permission>;
 
+/**
+ * What an integration client (OAuth 2.0 client credentials, docs/integrations.md) may be granted:
+ * its scopes are permissions, and only these. People-facing and administrative permissions (users,
+ * tokens, audit, devices, approvals) stay with people and API tokens.
+ */
+export const integrationScopes = ['hris:sync', 'employees:read', 'employees:write', 'punches:read', 'attendance:read', 'sites:read', 'leave:write'] as const satisfies readonly Permission[];
+export const IntegrationScope = z.enum(integrationScopes);
+export type IntegrationScope = z.infer<typeof IntegrationScope>;
+
 /** What a route may declare: a permission, any signed-in principal, or nobody at all. */
 export const RoutePermission = z.union([Permission, z.literal('authenticated'), z.literal('public')]);
 export type RoutePermission = z.infer<typeof RoutePermission>;
@@ -95,7 +104,7 @@ export const permissionDescriptions: Readonly<Record<Permission, string>> = {
   'punches:write': 'correct punches (manual punches)',
   'mobile-punches:create': 'submit punches from phones',
   'users:manage': 'create users, change their role and sites, disable them, reset passwords',
-  'tokens:manage': 'create, list and revoke API tokens',
+  'tokens:manage': 'create, list and revoke API tokens and integration clients (OAuth client credentials)',
   'audit:read': 'read the audit log',
   'attendance:read': 'read attendance results and reports (exports, payroll, late-arrival hotspots)',
   'schedules:write': 'change shifts, schedules, per-day overrides, holidays and attendance rules',
@@ -115,15 +124,27 @@ export interface Principal {
   name: string;
   role: Role;
   sites: 'all' | readonly string[];
+  /**
+   * Set for an integration client's access token: the scopes it was granted. Such a principal may
+   * use a permission only when its role has it AND it is among these (so scopes only ever narrow
+   * the role). Undefined for users and API tokens: the role alone decides.
+   */
+  scopes?: readonly Permission[];
 }
 
-/** Whether the principal's role has the permission ('authenticated': any principal does). */
-export function can(principal: Pick<Principal, 'role'>, permission: Permission | 'authenticated'): boolean {
-  return permission === 'authenticated' || rolePermissions[principal.role].includes(permission);
+/** Whether the principal may use the permission: its role has it and, for a scoped token, its scopes too ('authenticated': any principal). */
+export function can(principal: Pick<Principal, 'role' | 'scopes'>, permission: Permission | 'authenticated'): boolean {
+  if (permission === 'authenticated') return true;
+  return rolePermissions[principal.role].includes(permission) && (principal.scopes === undefined || principal.scopes.includes(permission));
+}
+
+/** Every permission the principal may use (its role's, narrowed by its scopes). */
+export function permissionsOf(principal: Pick<Principal, 'role' | 'scopes'>): Permission[] {
+  return rolePermissions[principal.role].filter((permission) => can(principal, permission));
 }
 
 /** Whether a principal may call a route that declares `permission`. */
-export function allows(principal: Pick<Principal, 'role'> | undefined, permission: RoutePermission): boolean {
+export function allows(principal: Pick<Principal, 'role' | 'scopes'> | undefined, permission: RoutePermission): boolean {
   if (permission === 'public') return true;
   return principal !== undefined && can(principal, permission);
 }

@@ -393,6 +393,37 @@ export const centralMigrations: readonly string[] = [
   );
   CREATE INDEX hris_requests_by_age ON hris_requests(created_at);
   `,
+  // Integration clients (issue 7, HRIS sync): OAuth 2.0 client credentials made in the console.
+  // The secret and the access tokens are kept as SHA-256 only (256-bit random, like API tokens);
+  // scopes are permissions (JSON arrays); a revoked client's tokens stop at once (the lookup
+  // joins the client). Expired tokens are deleted as new ones are issued.
+  `
+  CREATE TABLE integration_clients (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    sites TEXT,
+    secret_hash TEXT NOT NULL,
+    token_lifetime_seconds INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    secret_rotated_at TEXT,
+    last_used_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE TABLE integration_access_tokens (
+    id TEXT PRIMARY KEY,
+    client_pk TEXT NOT NULL REFERENCES integration_clients(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  CREATE INDEX integration_tokens_by_client ON integration_access_tokens(client_pk, expires_at);
+  CREATE INDEX integration_tokens_by_expiry ON integration_access_tokens(expires_at);
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

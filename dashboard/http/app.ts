@@ -23,6 +23,8 @@ import { overviewRoutes } from './overview-routes.js';
 import { sessionRoutes } from './session-routes.js';
 import { siteRoutes, type SiteRoutesOptions } from './site-routes.js';
 import { tokenRoutes } from './token-routes.js';
+import { integrationClientRoutes } from './integration-client-routes.js';
+import { oauthRoutes } from './oauth-routes.js';
 import { userRoutes } from './user-routes.js';
 import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
 
@@ -80,7 +82,7 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
     global: false,
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`too many requests: try again in ${context.after}`), { statusCode: context.statusCode }),
   });
-  void app.register(authPlugin, { users: options.auth.users, sessions: options.auth.sessions, tokens: options.auth.tokens, cookie: options.auth.cookie });
+  void app.register(authPlugin, { users: options.auth.users, sessions: options.auth.sessions, tokens: options.auth.tokens, clients: options.auth.clients, cookie: options.auth.cookie });
   // OpenAPI: collects every route registered after it (with its zod schemas); served at /docs.
   void app.register(openApiPlugin, { secureCookies: options.auth.settings.secureCookies });
   void app.register(docsRoutes);
@@ -96,6 +98,9 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       await api.register(sessionRoutes, options);
       await api.register(userRoutes, options);
       await api.register(tokenRoutes, options);
+      // Integration clients (console) and their OAuth 2.0 token endpoint (docs/integrations.md).
+      await api.register(integrationClientRoutes, options);
+      await api.register(oauthRoutes, options);
       await api.register(auditRoutes, options);
       await api.register(apiRoutes, options);
       await api.register(deviceRoutes, options);

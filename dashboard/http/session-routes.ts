@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Auth } from '../auth/index.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { MAX_PASSWORD_LENGTH, NewPassword } from '../auth/passwords.js';
-import { Permission, Role, rolePermissions } from '../auth/permissions.js';
+import { Permission, permissionsOf, Role } from '../auth/permissions.js';
 import { SiteScope, toUserView, UserView } from '../auth/users.js';
 import { principalOf } from '../auth/auth-plugin.js';
 import { sendAccountError } from './account-errors.js';
@@ -107,7 +107,8 @@ export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (ap
       const user = principal.kind === 'user' ? await auth.users.get(principal.id) : undefined;
       return {
         principal: { kind: principal.kind, id: principal.id, name: principal.name, role: principal.role, sites: principal.sites === 'all' ? ('all' as const) : [...principal.sites] },
-        permissions: [...rolePermissions[principal.role]],
+        // A client token's scopes narrow its role: tell it what it may really do.
+        permissions: permissionsOf(principal),
         user: user ? toUserView(user) : null,
         csrfToken: request.authSession?.csrfToken ?? null,
         mustChangePassword: request.authSession?.mustChangePassword ?? false,

@@ -51,6 +51,7 @@ const ATTENDANCE = 'integration/dashboard-attendance.test.ts';
 const REPORTS = 'integration/dashboard-reports.test.ts';
 const ATTENDANCE_CONSOLE = 'e2e/attendance-console.test.ts';
 const NOTIFICATIONS_CONSOLE = 'e2e/notifications-console.test.ts';
+const OAUTH = 'integration/dashboard-oauth.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -79,6 +80,13 @@ const COVERED: Record<string, Coverage> = {
   'POST /api/v1/tokens': { happy: [AUTH], validation: [AUTH] },
   'GET /api/v1/tokens/:id': { happy: [HERE, AUTH], validation: [HERE] },
   'DELETE /api/v1/tokens/:id': { happy: [AUTH], validation: [HERE] },
+  // Integration clients and their OAuth 2.0 token endpoint.
+  'POST /api/v1/oauth/token': { happy: [OAUTH], validation: [OAUTH] },
+  'GET /api/v1/integration-clients': { happy: [OAUTH], validation: [OAUTH] },
+  'POST /api/v1/integration-clients': { happy: [OAUTH], validation: [OAUTH] },
+  'GET /api/v1/integration-clients/:id': { happy: [OAUTH], validation: [OAUTH] },
+  'DELETE /api/v1/integration-clients/:id': { happy: [OAUTH], validation: [OAUTH] },
+  'POST /api/v1/integration-clients/:id/secret': { happy: [OAUTH], validation: [OAUTH] },
   'GET /api/v1/audit': { happy: [AUTH], validation: [HERE] },
   // Punches, devices, live feed, overview.
   'GET /api/v1/punches': { happy: [HERE, INGEST, AUTH], validation: [HERE] },

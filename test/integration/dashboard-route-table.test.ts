@@ -6,7 +6,7 @@ import fastifyCookie from '@fastify/cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authPlugin } from '../../dashboard/auth/auth-plugin.js';
 import { createAuth } from '../../dashboard/auth/index.js';
-import { can, roles, RoutePermission, type Permission, type Role } from '../../dashboard/auth/permissions.js';
+import { can, roles, RoutePermission, type IntegrationScope, type Permission, type Role } from '../../dashboard/auth/permissions.js';
 import { DashboardConfig } from '../../dashboard/config.js';
 import { openCentralDb } from '../../dashboard/db/central-db.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
@@ -29,6 +29,16 @@ interface CollectedRoute {
 }
 
 const PASSWORD = 'walk-password-0123456789';
+
+/**
+ * Integration clients (OAuth client credentials): their access tokens may do exactly what their
+ * scopes name, though their principal's role is admin (scopes only narrow it). One limited to a
+ * site, one not.
+ */
+const CLIENTS: ReadonlyArray<{ name: string; scopes: IntegrationScope[]; sites?: string[] }> = [
+  { name: 'walk reader', scopes: ['employees:read', 'punches:read', 'attendance:read'], sites: ['walk-site'] },
+  { name: 'walk hris', scopes: ['hris:sync', 'employees:write', 'sites:read', 'leave:write'] },
+];
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function concrete(url: string): string {
@@ -42,6 +52,7 @@ describe('dashboard route table: every route, every role', () => {
   const routes: CollectedRoute[] = [];
   const tokens = new Map<Role, string>();
   const sessions = new Map<Role, { cookie: string | undefined; csrfToken: string | undefined }>();
+  const clientTokens = new Map<string, string>();
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'punchgate-route-table-'));
@@ -60,6 +71,10 @@ describe('dashboard route table: every route, every role', () => {
       const session = await signIn(dashboard.http, `walk-${role}`, PASSWORD);
       expect(session.status).toBe(200);
       sessions.set(role, session);
+    }
+    for (const { name, scopes, sites } of CLIENTS) {
+      const { client } = await dashboard.auth.clients.create({ name, scopes, ...(sites ? { sites } : {}) }, undefined);
+      clientTokens.set(name, (await dashboard.auth.clients.issueToken(client, undefined)).accessToken);
     }
   });
 
@@ -103,13 +118,15 @@ describe('dashboard route table: every route, every role', () => {
       'GET /api/v1/tokens/:id',
       'DELETE /api/v1/tokens/:id',
       'GET /api/v1/audit',
+      'POST /api/v1/oauth/token',
+      'GET /api/v1/integration-clients',
       // Fastify's automatic HEAD twins of GET routes are walked too.
       'HEAD /api/v1/punches',
     ]) {
       expect(seen, expected).toContain(expected);
     }
     for (const route of routes) expect(RoutePermission.safeParse(route.permission).success, `${route.method} ${route.url}`).toBe(true);
-    expect(routes.filter((route) => route.url.startsWith('/api/v1') && route.permission === 'public').map((route) => `${route.method} ${route.url}`)).toEqual(['POST /api/v1/session']);
+    expect(routes.filter((route) => route.url.startsWith('/api/v1') && route.permission === 'public').map((route) => `${route.method} ${route.url}`)).toEqual(['POST /api/v1/session', 'POST /api/v1/oauth/token']);
   });
 
   it('answers anonymous requests and bad tokens with 401 on every route that is not public', async () => {
@@ -152,6 +169,31 @@ describe('dashboard route table: every route, every role', () => {
         }
       }
       expect(outcomes.length).toBe(routes.length * 2);
+    });
+  }
+
+  for (const { name, scopes } of CLIENTS) {
+    it(`gives an integration client's token (${scopes.join(' ')}) exactly its scopes, whatever its admin role has`, async () => {
+      const token = clientTokens.get(name) as string;
+      let permittedCount = 0;
+      for (const route of routes) {
+        const permission = route.permission as RoutePermission;
+        // Stated from the scopes alone, not through can(): this checks can() too.
+        const permitted = permission === 'public' || permission === 'authenticated' || (scopes as readonly string[]).includes(permission);
+        expect(can({ role: 'admin', scopes }, permission === 'public' ? 'authenticated' : permission)).toBe(permitted);
+        const response = await call(route, bearer(token));
+        const where = `${name}: ${route.method} ${route.url} (${permission}) answered ${response.statusCode} ${response.body.slice(0, 200)}`;
+        if (permitted) {
+          permittedCount += 1;
+          expect([401, 403], where).not.toContain(response.statusCode);
+        } else {
+          expect(response.statusCode, where).toBe(403);
+          if (route.method !== 'HEAD') expect(response.json<{ code: string }>().code, where).toBe('FORBIDDEN');
+        }
+      }
+      // Each scope opens some route (one that opened none would be a typo); hris:sync's route (POST /hris/employees) is being built alongside.
+      for (const scope of scopes.filter((scope) => scope !== 'hris:sync')) expect(routes.some((route) => route.permission === scope), scope).toBe(true);
+      expect(permittedCount).toBeGreaterThan(0);
     });
   }
 
