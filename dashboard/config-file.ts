@@ -30,5 +30,6 @@ export async function loadDashboardConfig(file: string): Promise<DashboardConfig
     ...config,
     dataDir: path.resolve(base, config.dataDir),
     mqtt: config.mqtt.mode === 'external' && config.mqtt.ca ? { ...config.mqtt, ca: path.resolve(base, config.mqtt.ca) } : config.mqtt,
+    enrolment: config.enrolment.brokerCa ? { ...config.enrolment, brokerCa: path.resolve(base, config.enrolment.brokerCa) } : config.enrolment,
   };
 }

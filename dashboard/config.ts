@@ -44,6 +44,24 @@ export const DashboardConfig = z
           .strict(),
       ])
       .default({ mode: 'embedded', host: '127.0.0.1', port: 1883 }),
+    /**
+     * Device enrolment (docs/enrolment.md): what a new gateway's bundle points at. Each setting
+     * defaults to what the dashboard itself uses, which is right on one machine only.
+     */
+    enrolment: z
+      .object({
+        /**
+         * Where gateways reach the broker, e.g. mqtts://dashboard.example.hk:8883. Default: the
+         * broker URL the dashboard uses (the embedded broker's is 127.0.0.1, useless to a Pi).
+         */
+        brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').optional(),
+        /** PEM file of the CA of the broker's certificate, put in bundles for mqtts:// and wss:// brokers. Default: mqtt.ca of an external broker. */
+        brokerCa: z.string().min(1).optional(),
+        /** The dashboard's address as technicians reach it, for download links and their QR codes. Default: the address each request came to. */
+        dashboardUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http:// or https:// URL').optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Accounts and access: session cookies, sign-in lockout (see docs/roles.md). */
     auth: z
       .object({

@@ -20,6 +20,7 @@ import { PunchRepository } from './db/punch-repository.js';
 import { SiteRepository } from './db/site-repository.js';
 import { ConfigPush } from './config-push/config-push.js';
 import { EmployeeService } from './employees/employee-service.js';
+import { EnrolmentBundles } from './enrolment/enrolment-bundles.js';
 import { buildDashboardHttp } from './http/app.js';
 import type { LiveStreamSettings } from './http/live-routes.js';
 import { routeDeviceMessages } from './ingest/message-router.js';
@@ -75,6 +76,15 @@ async function loadOrCreateApiToken(dataDir: string): Promise<string> {
     const token = randomBytes(24).toString('base64url');
     await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
     return token;
+  }
+}
+
+/** The broker's CA for enrolment bundles, read once at start: a missing file stops the start, naming the setting. */
+async function readBrokerCa(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the broker's CA certificate for enrolment bundles (enrolment.brokerCa or mqtt.ca) ${file}: ${(error as Error).message}`);
   }
 }
 
@@ -247,6 +257,24 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     alerts.start();
     cleanups.push(() => alerts.stop());
     const attendance = { schedules: scheduleStore, leave, makeup: new MakeupRequests(db, punches), results, alerts };
+    // What new gateways' bundles point at (docs/enrolment.md); by default what the dashboard itself uses.
+    const gatewayBrokerUrl = config.enrolment.brokerUrl ?? brokerUrl;
+    const brokerCaFile = config.enrolment.brokerCa ?? (config.mqtt.mode === 'external' ? config.mqtt.ca : undefined);
+    const enrolments = new EnrolmentBundles({
+      db,
+      audit: auth.audit,
+      sites,
+      now,
+      logger: logger.child({ part: 'enrolment' }),
+      settings: {
+        brokerUrl: gatewayBrokerUrl,
+        brokerCa: brokerCaFile ? await readBrokerCa(brokerCaFile) : null,
+        dashboardUrl: config.enrolment.dashboardUrl ?? null,
+        externalBroker: config.mqtt.mode === 'external',
+      },
+    });
+    // Bundles that expired while the dashboard was down lose their bytes now.
+    await enrolments.prune();
 
     const http = buildDashboardHttp({
       db,
@@ -268,7 +296,8 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       liveFeed,
       web: config.web,
       ...(options.liveStream ? { liveStream: options.liveStream } : {}),
-      brokerUrl,
+      brokerUrl: gatewayBrokerUrl,
+      enrolments,
       ...(disconnectDevice ? { disconnectDevice } : {}),
       now,
       logger,

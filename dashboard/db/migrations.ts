@@ -424,6 +424,24 @@ export const centralMigrations: readonly string[] = [
   CREATE INDEX integration_tokens_by_client ON integration_access_tokens(client_pk, expires_at);
   CREATE INDEX integration_tokens_by_expiry ON integration_access_tokens(expires_at);
   `,
+  // Device enrolment (issue 7): each registration or re-enrolment's bundle, waiting for its one
+  // download. Keyed by the SHA-256 of the one-time token, sealed with a key derived from the token
+  // (dashboard/enrolment/enrolment-bundles.ts); the bytes are deleted at the download, at expiry
+  // or when a newer enrolment replaces them, and the row is kept a while to say which.
+  `
+  CREATE TABLE device_enrolments (
+    token_sha256 TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    sealed_bundle BLOB,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    downloaded_at TEXT,
+    replaced_at TEXT
+  );
+  CREATE INDEX device_enrolments_by_device ON device_enrolments(device_id);
+  CREATE INDEX device_enrolments_by_expiry ON device_enrolments(expires_at);
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

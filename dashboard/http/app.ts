@@ -14,6 +14,7 @@ import { leaveRoutes, type LeaveRoutesOptions } from './leave-routes.js';
 import { makeupRoutes, type MakeupRoutesOptions } from './makeup-routes.js';
 import { reportRoutes, type ReportRoutesOptions } from './report-routes.js';
 import { deviceRoutes } from './device-routes.js';
+import { enrolmentRoutes, type EnrolmentRoutesOptions } from './enrolment-routes.js';
 import { docsRoutes, openApiPlugin } from './docs-plugin.js';
 import { employeeRoutes, type EmployeeRoutesOptions } from './employee-routes.js';
 import { liveRoutes } from './live-routes.js';
@@ -28,7 +29,7 @@ import { oauthRoutes } from './oauth-routes.js';
 import { userRoutes } from './user-routes.js';
 import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, ReportRoutesOptions, WebPluginOptions {
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, ReportRoutesOptions, EnrolmentRoutesOptions, WebPluginOptions {
   auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
@@ -104,6 +105,7 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       await api.register(auditRoutes, options);
       await api.register(apiRoutes, options);
       await api.register(deviceRoutes, options);
+      await api.register(enrolmentRoutes, options);
       await api.register(liveRoutes, options);
       await api.register(overviewRoutes, options);
       await api.register(siteRoutes, options);

@@ -16,6 +16,7 @@ import type { CommandSender } from '../command-sender.js';
 import type { ConfigPublisher } from '../config-publisher.js';
 import type { ConfigPush } from '../config-push/config-push.js';
 import { DeviceExistsError, DeviceRecord, type DeviceChange, type DeviceRepository } from '../db/device-repository.js';
+import { EnrolmentIssued, originOf, type EnrolmentBundles } from '../enrolment/enrolment-bundles.js';
 import type { SiteRepository } from '../db/site-repository.js';
 import { DeviceLiveState, liveStateOf } from '../live/device-state.js';
 import { MOBILE_API_DEVICE_ID } from '../mobile/mobile-punch-desk.js';
@@ -34,6 +35,8 @@ export interface DeviceRoutesOptions {
   brokerUrl?: string;
   /** Closes a device's MQTT connection (the embedded broker), called when it is disabled. */
   disconnectDevice?: (deviceId: string) => Promise<unknown>;
+  /** Enrolment bundles (docs/enrolment.md): a registration makes the new device's bundle and its one-time link. */
+  enrolments: EnrolmentBundles;
   now: () => Date;
 }
 
@@ -70,7 +73,7 @@ export const DevicePatch = z
     if (patch.reason !== undefined && patch.enabled !== false) context.addIssue({ code: 'custom', message: 'a reason goes with enabled: false', path: ['reason'] });
   });
 
-const Credentials = z.object({
+export const Credentials = z.object({
   /** The MQTT username and client id: the device id. */
   username: z.string(),
   clientId: z.string(),
@@ -128,7 +131,12 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRoutesOptions> = async (app,
       schema: {
         summary: 'Register a device: its MQTT credentials are in the answer, this once',
         body: z.object({ id: DeviceId, siteId: EntityId, name: DeviceName.optional() }).strict(),
-        response: { 201: z.object({ device: DeviceRecord, secret: z.string(), mqtt: Credentials }), 400: ErrorWithIssues, 403: ErrorWithIssues, 409: ErrorWithIssues },
+        response: {
+          201: z.object({ device: DeviceRecord, secret: z.string(), mqtt: Credentials, enrolment: EnrolmentIssued }),
+          400: ErrorWithIssues,
+          403: ErrorWithIssues,
+          409: ErrorWithIssues,
+        },
       },
     },
     async (request, reply) => {
@@ -139,13 +147,17 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRoutesOptions> = async (app,
       if (!reachesSite(principal, request.body.siteId)) return reply.code(403).send({ error: `site ${request.body.siteId} is not one of the sites this ${principal.kind} reaches` });
       const secret = newDeviceSecret();
       const secretHash = await hashDeviceSecret(secret);
+      // The enrolment bundle is made now, while the plaintext secret exists (docs/enrolment.md).
+      const enrolment = await options.enrolments.prepare({ id: request.body.id, siteId: request.body.siteId }, secret, originOf(request));
       let device: DeviceRecord;
       try {
-        // The device and its audit row in one transaction.
+        // The device, its bundle and its audit row in one transaction.
         device = await options.db.transaction(async () => {
           await options.devices.register({ ...request.body, secretHash, createdAt: options.now().toISOString() });
+          await options.enrolments.storeInTransaction(enrolment);
           const registered = (await options.devices.get(request.body.id)) as DeviceRecord;
-          await options.audit.record({ actor: principal, action: 'device.register', entity: 'device', entityId: registered.id, after: auditView(registered) });
+          const after = { ...auditView(registered), enrolment: { fileName: enrolment.fileName, expiresAt: enrolment.expiresAt } };
+          await options.audit.record({ actor: principal, action: 'device.register', entity: 'device', entityId: registered.id, after });
           return registered;
         });
       } catch (error) {
@@ -153,7 +165,12 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRoutesOptions> = async (app,
         throw error;
       }
       // The secret is shown once, here; only its hash is stored.
-      return reply.code(201).send({ device, secret, mqtt: { username: device.id, clientId: device.id, password: secret, url: options.brokerUrl ?? null } });
+      return reply.code(201).send({
+        device,
+        secret,
+        mqtt: { username: device.id, clientId: device.id, password: secret, url: options.brokerUrl ?? null },
+        enrolment: enrolment.issued,
+      });
     },
   );
 

@@ -52,6 +52,7 @@ const REPORTS = 'integration/dashboard-reports.test.ts';
 const ATTENDANCE_CONSOLE = 'e2e/attendance-console.test.ts';
 const NOTIFICATIONS_CONSOLE = 'e2e/notifications-console.test.ts';
 const OAUTH = 'integration/dashboard-oauth.test.ts';
+const ENROLMENT = 'integration/device-enrolment.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -100,6 +101,9 @@ const COVERED: Record<string, Coverage> = {
   'PUT /api/v1/devices/:id/config': { happy: [CONFIG_PUSH, AUTH], validation: [HERE] },
   'DELETE /api/v1/devices/:id/config': { happy: [CONFIG_PUSH], validation: [HERE] },
   'GET /api/v1/devices/:id/config-status': { happy: [HERE, CONFIG_PUSH], validation: [HERE] },
+  // Device enrolment: the bundle's one-time download, re-enrolment of a replaced box.
+  'GET /api/v1/enrolment/:token': { happy: [ENROLMENT], validation: [ENROLMENT] },
+  'POST /api/v1/devices/:id/enrolment': { happy: [ENROLMENT], validation: [ENROLMENT] },
   'GET /api/v1/overview': { happy: [OVERVIEW], validation: [OVERVIEW] },
   // Sites and mobile punches.
   'GET /api/v1/sites': { happy: [SITES], validation: [SITES] },
