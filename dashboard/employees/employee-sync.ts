@@ -153,7 +153,8 @@ export class EmployeeSync {
         done += 1;
         if (done % PROGRESS_EVERY === 0) request.onProgress?.({ phase: 'commit', done, total: writes.length });
       }
-      await audit.record({
+      // Nothing written, nothing logged: the same file twice changes nothing the second time.
+      if (writes.length > 0) await audit.record({
         actor: access.actor,
         action: 'employees.import',
         entity: 'employee-import',

@@ -77,8 +77,9 @@ function csvCell(value: string): string {
  * The template to download: UTF-8 with a byte-order mark (so Excel opens the Chinese names
  * correctly), the header row and one example row. Encode the string as UTF-8 when sending it.
  */
-export function templateCsv(): string {
-  const example: Record<ImportColumn, string> = {
+/** The template's example row. */
+export function templateRow(): Record<ImportColumn, string> {
+  return {
     employee_number: 'E1001',
     name: 'Chan Tai Man',
     name_zh: '陳大文',
@@ -95,6 +96,10 @@ export function templateCsv(): string {
     end_date: '',
     status: 'active',
   };
+}
+
+export function templateCsv(): string {
+  const example = templateRow();
   const header = IMPORT_COLUMNS.join(',');
   const row = IMPORT_COLUMNS.map((column) => csvCell(example[column])).join(',');
   return `\uFEFF${header}\r\n${row}\r\n`;

@@ -70,7 +70,8 @@ export interface ImportValidation {
   /** Template columns the file has (a column left out is not the same as an empty one). */
   columns: ImportColumn[];
   delimiter: ',' | '\t';
-  encoding?: ImportEncoding;
+  /** How the file was read: a text encoding, or an Excel workbook. */
+  encoding?: ImportEncoding | 'xlsx';
 }
 
 /** Comma or tab, whichever the header line (outside quotes) has more of: Excel's "Unicode text" is tab-separated. */
