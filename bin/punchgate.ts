@@ -48,7 +48,8 @@ async function main(argv: string[]): Promise<number> {
     case 'simulate':
       return runSimulate(rest, { stdin: process.stdin, stdout: out, stderr: err, stopSignal, logger: pino({ level: process.env.PUNCHGATE_LOG ?? 'warn' }, process.stderr) });
     case 'provision':
-      return runProvision(rest, { stdout: out, stderr: err, ...(process.stderr.isTTY ? { progress: (text: string) => void process.stderr.write(text) } : {}) });
+      // A progress bar on a terminal (or when asked, for logs that keep carriage returns).
+      return runProvision(rest, { stdout: out, stderr: err, ...(process.stderr.isTTY || process.env.PUNCHGATE_PROGRESS === '1' ? { progress: (text: string) => void process.stderr.write(text) } : {}) });
     case 'demo':
       return runDemo(rest, { stdout: out, stderr: err, stopSignal });
     case '--version':

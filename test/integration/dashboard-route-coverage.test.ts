@@ -52,6 +52,7 @@ const REPORTS = 'integration/dashboard-reports.test.ts';
 const ATTENDANCE_CONSOLE = 'e2e/attendance-console.test.ts';
 const NOTIFICATIONS_CONSOLE = 'e2e/notifications-console.test.ts';
 const OAUTH = 'integration/dashboard-oauth.test.ts';
+const CLIENTS_CONSOLE = 'e2e/integration-clients-console.test.ts';
 const ENROLMENT = 'integration/device-enrolment.test.ts';
 
 /**
@@ -82,12 +83,12 @@ const COVERED: Record<string, Coverage> = {
   'GET /api/v1/tokens/:id': { happy: [HERE, AUTH], validation: [HERE] },
   'DELETE /api/v1/tokens/:id': { happy: [AUTH], validation: [HERE] },
   // Integration clients and their OAuth 2.0 token endpoint.
-  'POST /api/v1/oauth/token': { happy: [OAUTH], validation: [OAUTH] },
-  'GET /api/v1/integration-clients': { happy: [OAUTH], validation: [OAUTH] },
-  'POST /api/v1/integration-clients': { happy: [OAUTH], validation: [OAUTH] },
+  'POST /api/v1/oauth/token': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH] },
+  'GET /api/v1/integration-clients': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH] },
+  'POST /api/v1/integration-clients': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH, CLIENTS_CONSOLE] },
   'GET /api/v1/integration-clients/:id': { happy: [OAUTH], validation: [OAUTH] },
-  'DELETE /api/v1/integration-clients/:id': { happy: [OAUTH], validation: [OAUTH] },
-  'POST /api/v1/integration-clients/:id/secret': { happy: [OAUTH], validation: [OAUTH] },
+  'DELETE /api/v1/integration-clients/:id': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH] },
+  'POST /api/v1/integration-clients/:id/secret': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH] },
   'GET /api/v1/audit': { happy: [AUTH], validation: [HERE] },
   // Punches, devices, live feed, overview.
   'GET /api/v1/punches': { happy: [HERE, INGEST, AUTH], validation: [HERE] },

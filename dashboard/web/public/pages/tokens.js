@@ -1,13 +1,14 @@
 // @ts-check
 /**
  * API tokens for integrations: made with a role (and sites), the secret shown once, listed by
- * their first characters only, revoked.
+ * their first characters only, revoked. Below them, integration clients (OAuth client credentials).
  */
 import { api, enc, get, query } from '../lib/api.js';
 import { formValues, h, replace } from '../lib/dom.js';
 import { formatInstant, siteName, t } from '../lib/i18n.js';
 import { busy, button, checkbox, confirmDialog, field, fill, formErrorBox, input, pill, row, section, showSecretOnce, table, toast } from '../lib/ui.js';
 import { loadSites } from './devices.js';
+import { mountIntegrationClients } from './integration-clients.js';
 import { roleFields, scopeOf } from './users.js';
 
 /** @typedef {import('../app.js').PageContext} PageContext */
@@ -18,6 +19,7 @@ export async function mount(context) {
   const sites = await loadSites();
   const createBox = h('div');
   const listBox = h('div');
+  const clientsBox = h('div');
   const showRevoked = checkbox('includeRevoked', false);
   replace(
     main,
@@ -25,6 +27,8 @@ export async function mount(context) {
     h('p', { class: 'hint', text: t('tokens.intro') }),
     createBox,
     section(t('tokens.all'), listBox, { actions: [field(t('tokens.showRevoked'), showRevoked)] }),
+    // OAuth clients for an HRIS and the like: integration-clients.js.
+    clientsBox,
   );
   showRevoked.addEventListener('change', () => void render());
 
@@ -107,5 +111,5 @@ export async function mount(context) {
         { empty: t('tokens.empty'), test: 'tokens-table' },
       );
     });
-  await render();
+  await Promise.all([render(), mountIntegrationClients(clientsBox, sites)]);
 }
