@@ -213,21 +213,35 @@ export function systemdUnit(settings: Pick<BundleSettings, 'deviceId' | 'siteId'
   ].join('\n');
 }
 
+/**
+ * The three install steps' shell commands, run on the Pi in the folder holding the archive: the
+ * README and the CLI's "what next" print the same ones.
+ */
+export function installCommands(deviceId: string, installDir: string = BUNDLE_DEFAULTS.installDir): { unpack: string[]; account: string[]; service: string[] } {
+  const user = BUNDLE_DEFAULTS.serviceUser;
+  return {
+    unpack: [`sudo mkdir -p ${installDir}`, `sudo tar -xzf ${bundleFileName(deviceId)} -C ${installDir} --strip-components=1 --no-same-owner`],
+    account: [
+      // Idempotent: a re-enrolled Pi has the account already.
+      `id ${user} >/dev/null 2>&1 || sudo useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ${user}`,
+      `sudo chown ${user}:${user} ${installDir}/${SECRET_FILE}`,
+      `sudo chmod 600 ${installDir}/${SECRET_FILE}`,
+    ],
+    service: [`sudo cp ${installDir}/${SYSTEMD_UNIT_FILE} /etc/systemd/system/`, 'sudo systemctl daemon-reload', 'sudo systemctl enable --now punchgate-gateway'],
+  };
+}
+
 /** The README: what the bundle is, then the same three steps in English and in Traditional Chinese (Hong Kong). */
 function readme(settings: BundleSettings, withCa: boolean): string {
   const archive = bundleFileName(settings.deviceId);
   const dir = settings.installDir;
   const user = BUNDLE_DEFAULTS.serviceUser;
   const site = settings.siteName ? `${settings.siteName} (${settings.siteId})` : settings.siteId;
-  const unpack = ['```sh', `sudo mkdir -p ${dir}`, `sudo tar -xzf ${archive} -C ${dir} --strip-components=1 --no-same-owner`, '```'];
-  const account = [
-    '```sh',
-    `id ${user} >/dev/null 2>&1 || sudo useradd --system --user-group --no-create-home --shell /usr/sbin/nologin ${user}`,
-    `sudo chown ${user}:${user} ${dir}/${SECRET_FILE}`,
-    `sudo chmod 600 ${dir}/${SECRET_FILE}`,
-    '```',
-  ];
-  const service = ['```sh', `sudo cp ${dir}/${SYSTEMD_UNIT_FILE} /etc/systemd/system/`, 'sudo systemctl daemon-reload', 'sudo systemctl enable --now punchgate-gateway', '```'];
+  const commands = installCommands(settings.deviceId, dir);
+  const shell = (lines: string[]): string[] => ['```sh', ...lines, '```'];
+  const unpack = shell(commands.unpack);
+  const account = shell(commands.account);
+  const service = shell(commands.service);
   const readerExample = '`{ "id": "door", "path": "/dev/serial/by-id/usb-FTDI_FT232R-if00-port0", "protocol": "rdm6300" }`';
   return [
     `# punchgate gateway ${settings.deviceId}`,

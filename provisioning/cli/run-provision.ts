@@ -3,7 +3,8 @@ import { runProvisionEmployees } from './provision-employees.js';
 
 export const provisionUsage = `usage: punchgate provision <what> ...
 
-  provision device --site SITE [--name NAME]      register a gateway and write its enrolment bundle
+  provision device --site SITE [--id ID] [--name NAME] [--out DIR]
+                                                  register a gateway and write its enrolment bundle
   provision employees import FILE [--dry-run]     import employees and badges from a CSV/XLSX file
 
 Both talk to a running dashboard (--url, --token). Run "punchgate provision <what> --help" for options.`;
