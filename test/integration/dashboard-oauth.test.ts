@@ -392,6 +392,29 @@ describe('dashboard: integration clients and POST /api/v1/oauth/token', () => {
     const [audit] = await rows("SELECT actor_kind, actor_name FROM audit_log WHERE entity = 'employee' AND entity_id = 'E003'");
     expect(audit).toEqual({ actor_kind: 'token', actor_name: 'Syncing (integration client)' });
   });
+
+  it('lets an HRIS client push employees with its token (hris:sync), keyed by the client for idempotency, within its sites', async () => {
+    nowMs = T0;
+    const { id, clientId, secret } = await newClient({ name: 'Payroll HRIS', scopes: ['hris:sync'], sites: ['mk-01'] });
+    const token = await accessToken(clientId, secret);
+    const payload = { records: [{ employeeNumber: 'H001', name: 'Ho Ka Ming', sites: ['mk-01'] }] };
+    const pushed = await api('POST', '/hris/employees', payload, { ...bearer(token), 'idempotency-key': 'sync-2026-03-02' });
+    expect(pushed.status, pushed.raw).toBe(200);
+    expect(pushed.body.results).toEqual([{ record: 1, employeeNumber: 'H001', outcome: 'create', changes: expect.any(Array) }]);
+    expect(await rows("SELECT client_id, idempotency_key FROM hris_requests WHERE idempotency_key = 'sync-2026-03-02'")).toEqual([{ client_id: id, idempotency_key: 'sync-2026-03-02' }]);
+    const [audit] = await rows("SELECT actor_kind, actor_id FROM audit_log WHERE entity = 'employee' AND entity_id = 'H001'");
+    expect(audit).toEqual({ actor_kind: 'token', actor_id: id });
+    // Outside its sites: refused, nothing written.
+    const elsewhere = await api('POST', '/hris/employees', { records: [{ employeeNumber: 'H002', name: 'Yip Wing', sites: ['tst-02'] }] }, bearer(token));
+    expect(elsewhere.status, elsewhere.raw).toBe(422);
+    expect(elsewhere.body.errors).toEqual([expect.objectContaining({ record: 1, field: 'sites', message: 'you may not manage employees of site tst-02' })]);
+    expect(await rows("SELECT count(*) AS n FROM employees WHERE employee_number = 'H002'")).toEqual([{ n: 0 }]);
+    // A client without hris:sync: 403.
+    const reader = await newClient({ name: 'Reader only', scopes: ['employees:read'] });
+    const refused = await api('POST', '/hris/employees', payload, bearer(await accessToken(reader.clientId, reader.secret)));
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('FORBIDDEN');
+  });
 });
 
 describe('POST /api/v1/oauth/token rate limit', () => {
