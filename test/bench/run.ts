@@ -14,8 +14,8 @@
  *   --log-level LEVEL    the tap gateways' log level: info (default, the production default: a
  *                        line per tap) or warn
  *   --keep               keep the data dirs and logs
- *   --only PART          punch-path, store-and-forward, presence, console or attendance-report
- *                        (default: all five, in that order)
+ *   --only PART          punch-path, store-and-forward, presence, console, attendance-report or
+ *                        onboarding (default: all six, in that order)
  * Store-and-forward (test/bench/store-and-forward.ts):
  *   --sf-punches N       backlog drained through Mosquitto (default 100000)
  *   --sf-max-punches N, --sf-in-flight N, --sf-max-bytes N   the other batch setting
@@ -47,6 +47,8 @@
  *   --report-month YYYY-MM  the month (default: the last complete month with 31 days)
  *   --report-small N     people in the second, smaller daily XLSX run (peak RSS against rows; default 1000, 0 skips it)
  *   --report-profile DIR run every phase's process under node --cpu-prof, profiles into DIR
+ * Onboarding (test/bench/onboarding.ts):
+ *   --onboarding-rows N  employees in the import file and the HRIS payload (default 10000)
  * Timings are a report, never a test: a missed goal prints MISS and still exits 0. A burst that
  * loses a punch is a correctness failure and exits 1.
  */
@@ -64,6 +66,7 @@ import { schedDelta, schedOf, type Sched } from './sched.js';
 import { ms, summarize, summaryHeader, summaryRow, table } from './stats.js';
 import { defaultReportMonth, runAttendanceReport } from './attendance-report.js';
 import { runConsole } from './console.js';
+import { runOnboarding } from './onboarding.js';
 import { runPresence } from './presence.js';
 import { runStoreAndForward } from './store-and-forward.js';
 import { measureTapLatency, type TapLatencyResult } from './tap-latency.js';
@@ -94,6 +97,7 @@ async function main(): Promise<number> {
       profile: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       only: { type: 'string' },
+      'onboarding-rows': { type: 'string' },
       'sf-punches': { type: 'string' },
       'sf-max-punches': { type: 'string' },
       'sf-in-flight': { type: 'string' },
@@ -139,14 +143,15 @@ async function main(): Promise<number> {
   const burstCards = positive('burst-cards', values['burst-cards'], 100);
   const fsyncCount = positive('fsync', values.fsync, 1000);
   const only = values.only;
-  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward' && only !== 'presence' && only !== 'console' && only !== 'attendance-report') {
-    throw new Error(`--only must be punch-path, store-and-forward, presence, console or attendance-report, got "${only}"`);
+  if (only !== undefined && only !== 'punch-path' && only !== 'store-and-forward' && only !== 'presence' && only !== 'console' && only !== 'attendance-report' && only !== 'onboarding') {
+    throw new Error(`--only must be punch-path, store-and-forward, presence, console, attendance-report or onboarding, got "${only}"`);
   }
   const runPunchPath = only === undefined || only === 'punch-path';
   const runSf = only === undefined || only === 'store-and-forward';
   const runPresenceBench = only === undefined || only === 'presence';
   const runConsoleBench = only === undefined || only === 'console';
   const runReportBench = only === undefined || only === 'attendance-report';
+  const runOnboardingBench = only === undefined || only === 'onboarding';
   const reportMonth = values['report-month'] ?? defaultReportMonth();
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(reportMonth)) throw new Error(`--report-month must be YYYY-MM, got "${reportMonth}"`);
   const reportOptions = {
@@ -375,6 +380,11 @@ async function main(): Promise<number> {
       const measured = await runAttendanceReport({ dataRoot, workDir: runDir, ...reportOptions, keep: values.keep, out });
       await writeFigures('attendance-report', 'attendance report', measured.result, reportStarted);
       if (measured.exitCode !== 0) exitCode = measured.exitCode;
+    }
+    if (runOnboardingBench) {
+      const onboardingStarted = performance.now();
+      const measured = await runOnboarding({ workDir: runDir, rows: positive('onboarding-rows', values['onboarding-rows'], 10_000), out });
+      await writeFigures('onboarding', 'onboarding', measured.result, onboardingStarted);
     }
   } catch (error) {
     out(`bench failed: ${(error as Error).stack ?? String(error)}`);
