@@ -108,7 +108,7 @@ function toView(row: ClientRow): IntegrationClientView {
   };
 }
 
-/** A's and B's SHA-256 hex compared in constant time (both are 64 characters). */
+/** Two SHA-256 hex digests compared in constant time: a secret's check takes as long whichever character differs. */
 function sameHash(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
