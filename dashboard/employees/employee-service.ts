@@ -217,8 +217,10 @@ export class EmployeeService {
     employeeNumber: string,
     body: EmployeeBody,
     access: Access,
+    /** The employee as the caller read it in this transaction (undefined: it does not exist), to save reading it again. */
+    known?: { before: EmployeeView | undefined },
   ): Promise<{ employee: EmployeeView; created: boolean; before: EmployeeView | undefined }> {
-    const before = await this.repository.get(employeeNumber);
+    const before = known ? known.before : await this.repository.get(employeeNumber);
     if (before && !reachesEmployee(access, before.sites)) throw new EmployeeNotFoundError(employeeNumber);
     const outside = body.sites.filter((site) => !reaches(access, site));
     if (outside.length > 0) throw new OutOfReachError(outside);
@@ -236,8 +238,10 @@ export class EmployeeService {
     employeeNumber: string,
     credential: Credential,
     access: Access,
+    /** The employee's sites as the caller read them in this transaction, to save reading the employee again. */
+    knownSites?: readonly string[],
   ): Promise<{ badge: BadgeView; created: boolean; sites: string[] }> {
-    const employee = await this.reachable(employeeNumber, access);
+    const employee = knownSites && reachesEmployee(access, knownSites) ? { sites: [...knownSites] } : await this.reachable(employeeNumber, access);
     const current = await this.repository.currentAssignment(credential);
     if (current) {
       if (current.employeeNumber === employeeNumber) return { badge: current, created: false, sites: employee.sites };

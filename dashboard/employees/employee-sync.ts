@@ -130,15 +130,17 @@ export class EmployeeSync {
       let done = 0;
       for (const planned of writes) {
         const number = planned.employeeNumber;
-        const before = await employees.repository.sitesOf(number);
-        for (const site of before) touched.add(site);
+        // A new employee is known not to exist: its put need not read it first.
+        let sites = planned.outcome === 'create' ? [] : await employees.repository.sitesOf(number);
+        for (const site of sites) touched.add(site);
         if (planned.fields) {
-          const { employee } = await employees.putInTransaction(number, planned.fields, access);
-          for (const site of employee.sites) touched.add(site);
+          const { employee } = await employees.putInTransaction(number, planned.fields, access, planned.outcome === 'create' ? { before: undefined } : undefined);
+          sites = employee.sites;
+          for (const site of sites) touched.add(site);
         }
         const reason = planned.fields?.status === 'inactive' ? `employee deactivated by ${request.source}` : `not in ${request.source}`;
         for (const credential of planned.revoke) await employees.revokeInTransaction(number, credential, access, reason);
-        for (const credential of planned.assign) await employees.assignInTransaction(number, credential, access);
+        for (const credential of planned.assign) await employees.assignInTransaction(number, credential, access, sites);
         if (planned.consent) await employees.consentInTransaction(number, planned.consent.action === 'record', access, planned.consent.action === 'record' && planned.consent.date ? `${planned.consent.date}T00:00:00.000Z` : undefined);
         const account = planned.account;
         if (account?.action === 'create') {
