@@ -35,6 +35,9 @@ const SEAL_INFO = Buffer.from('punchgate enrolment bundle v1');
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
+export const EnrolmentWarningCode = z.enum(['loopback-broker', 'unknown-site', 'device-disabled', 'external-broker-old-secret']);
+export type EnrolmentWarningCode = z.infer<typeof EnrolmentWarningCode>;
+
 /** What the registration (or re-enrolment) answers about the bundle. */
 export const EnrolmentIssued = z.object({
   /** The one-time download link (absolute): give it to the technician, or let them scan the QR code. */
@@ -47,8 +50,8 @@ export const EnrolmentIssued = z.object({
   qrSvg: z.string(),
   /** The broker the bundle's gateway will connect to. */
   brokerUrl: z.string(),
-  /** Things to fix before the gateway can connect (an unreachable broker address, a disabled device, ...). */
-  warnings: z.array(z.string()),
+  /** Things to fix before the gateway can connect; `code` for clients that say it in their own words (the console). */
+  warnings: z.array(z.object({ code: EnrolmentWarningCode, message: z.string() })),
   /** For a dashboard on an external broker: what its Mosquitto needs to let the device in. */
   mosquitto: z
     .object({
@@ -180,16 +183,18 @@ export class EnrolmentBundles {
     const url = `${(settings.dashboardUrl ?? origin).replace(/\/+$/, '')}${path}`;
     const expiresAt = new Date(now.getTime() + ENROLMENT_LINK_LIFETIME_MS).toISOString();
 
-    const warnings: string[] = [];
+    const warnings: EnrolmentIssued['warnings'] = [];
+    const warn = (code: EnrolmentWarningCode, message: string): void => void warnings.push({ code, message });
     if (isLoopbackUrl(settings.brokerUrl)) {
-      warnings.push(
+      warn(
+        'loopback-broker',
         `the bundle's broker address ${settings.brokerUrl} only works on the dashboard's own machine: set enrolment.brokerUrl in the dashboard config to the address the gateways reach (e.g. mqtts://dashboard.example.hk:8883)`,
       );
     }
-    if (!site) warnings.push(`site ${device.siteId} does not exist: the gateway starts with the Hong Kong time zone and no site name until the site is created`);
-    if (device.enabled === false) warnings.push(`device ${device.id} is disabled: enable it, or the broker refuses the new gateway too`);
+    if (!site) warn('unknown-site', `site ${device.siteId} does not exist: the gateway starts with the Hong Kong time zone and no site name until the site is created`);
+    if (device.enabled === false) warn('device-disabled', `device ${device.id} is disabled: enable it, or the broker refuses the new gateway too`);
     if (settings.externalBroker && context.reEnrolment) {
-      warnings.push(`the external broker still accepts the old secret: replace the line of ${device.id} in its password file with the one below, then reload it (kill -HUP)`);
+      warn('external-broker-old-secret', `the external broker still accepts the old secret: replace the line of ${device.id} in its password file with the one below, then reload it (kill -HUP)`);
     }
     const mosquitto = settings.externalBroker ? { passwordLine: mosquittoPasswordLine(device.id, secret), acl: mosquittoDeviceAcl() } : null;
     return {

@@ -30,7 +30,7 @@ const Enrolled = z.object({
   enrolment: z.object({
     path: z.string().startsWith('/api/v1/'),
     fileName: z.string(),
-    warnings: z.array(z.string()),
+    warnings: z.array(z.object({ message: z.string() })),
     mosquitto: z.object({ passwordLine: z.string(), acl: z.string() }).nullable(),
   }),
 });
@@ -205,7 +205,7 @@ function report(io: ProvisionIo, enrolled: Enrolled, out: string, written: strin
     `  3. ${commands.service.join(' && ')}`,
     `Then the console lists ${device.id} as online under Devices.`,
   ];
-  for (const warning of enrolment.warnings) lines.push('', `Warning: ${warning}`);
+  for (const warning of enrolment.warnings) lines.push('', `Warning: ${warning.message}`);
   if (enrolment.mosquitto) {
     lines.push(
       '',

@@ -42,7 +42,7 @@ interface Enrolled {
   device: Json;
   secret: string;
   mqtt: { username: string; clientId: string; password: string; url: string };
-  enrolment: { url: string; path: string; fileName: string; expiresAt: string; qrSvg: string; brokerUrl: string; warnings: string[]; mosquitto: { passwordLine: string; acl: string } | null };
+  enrolment: { url: string; path: string; fileName: string; expiresAt: string; qrSvg: string; brokerUrl: string; warnings: Array<{ code: string; message: string }>; mosquitto: { passwordLine: string; acl: string } | null };
 }
 
 /** Unpacks a downloaded bundle with the real `tar`, as the README tells the technician. */
@@ -151,7 +151,7 @@ describe('device enrolment on the embedded broker', () => {
     expect(lifetime).toBeGreaterThanOrEqual(24 * 3600_000);
     expect(lifetime).toBeLessThan(24 * 3600_000 + 60_000);
     // The embedded broker listens on 127.0.0.1: the answer says a Pi elsewhere could not reach it.
-    expect(enrolment.warnings).toEqual([expect.stringContaining('set enrolment.brokerUrl in the dashboard config')]);
+    expect(enrolment.warnings).toEqual([{ code: 'loopback-broker', message: expect.stringContaining('set enrolment.brokerUrl in the dashboard config') }]);
     // The QR code is the link's (the same encoder, the same options, the same picture).
     expect(enrolment.qrSvg).toBe(await QRCode.toString(enrolment.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }));
     expect(enrolment.qrSvg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
@@ -309,9 +309,9 @@ describe('device enrolment on the embedded broker', () => {
     expect((await api('PATCH', '/devices/gw-11', { enabled: false, reason: 'stolen' })).status).toBe(200);
     const reEnrolled = await api('POST', '/devices/gw-11/enrolment');
     expect(reEnrolled.status).toBe(201);
-    expect(reEnrolled.body.enrolment.warnings).toContain('device gw-11 is disabled: enable it, or the broker refuses the new gateway too');
+    expect(reEnrolled.body.enrolment.warnings).toContainEqual({ code: 'device-disabled', message: 'device gw-11 is disabled: enable it, or the broker refuses the new gateway too' });
     const nowhere = await register('gw-12', 'no-such-site');
-    expect(nowhere.enrolment.warnings).toContain('site no-such-site does not exist: the gateway starts with the Hong Kong time zone and no site name until the site is created');
+    expect(nowhere.enrolment.warnings).toContainEqual({ code: 'unknown-site', message: 'site no-such-site does not exist: the gateway starts with the Hong Kong time zone and no site name until the site is created' });
   });
 });
 
@@ -379,7 +379,7 @@ describe('device enrolment on an external Mosquitto', () => {
     const reEnrolled = await inject('POST', '/api/v1/devices/gw-m1/enrolment');
     expect(reEnrolled.status).toBe(201);
     const answer = reEnrolled.body as Enrolled;
-    expect(answer.enrolment.warnings).toContainEqual(expect.stringContaining('the external broker still accepts the old secret: replace the line of gw-m1'));
+    expect(answer.enrolment.warnings).toContainEqual({ code: 'external-broker-old-secret', message: expect.stringContaining('the external broker still accepts the old secret: replace the line of gw-m1') });
     await broker.reloadPasswordFile(`${withDashboard}${answer.enrolment.mosquitto!.passwordLine}\n`);
     await expect(mqtt.connectAsync(broker.url, { clientId: 'gw-m1-probe', username: 'gw-m1', password: enrolled.secret, protocolVersion: 4, reconnectPeriod: 0 })).rejects.toMatchObject({ code: 5 });
     const probe = await mqtt.connectAsync(broker.url, { clientId: 'gw-m1-probe', username: 'gw-m1', password: answer.secret, protocolVersion: 4, reconnectPeriod: 0 });

@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * Devices: every terminal's live state (online, last seen, backlog, clock, config requested vs
- * applied, parts' health), enrolment with the secret shown once, remote commands (identify,
- * resync), and rename / move to another site / disable.
+ * applied, parts' health), enrolment with the secret shown once and the bundle's one-time download
+ * link and QR code, re-enrolment of a replaced box, remote commands (identify, resync), and
+ * rename / move to another site / disable.
  */
 import { ApiError, api, enc, get, query } from '../lib/api.js';
 import { formValues, h, replace } from '../lib/dom.js';
@@ -11,6 +12,7 @@ import {
   busy,
   button,
   checkbox,
+  confirmDialog,
   errorText,
   field,
   fill,
@@ -148,26 +150,11 @@ function enrolForm(box, sites) {
         const values = /** @type {Record<string, string>} */ (formValues(form));
         const body = { id: values.id?.trim(), siteId: values.siteId, ...(values.name?.trim() ? { name: values.name.trim() } : {}) };
         const registered = await api('POST', '/devices', body);
-        /** @type {string | null} */
-        let broker = registered.mqtt?.url ?? null;
-        if (!broker) {
-          try {
-            const health = await (await fetch('/health', { headers: { accept: 'application/json' } })).json();
-            broker = typeof health.broker === 'string' ? health.broker : null;
-          } catch {
-            // The snippet then says where to put the broker's address.
-          }
-        }
-        const snippet = JSON.stringify(
-          { deviceId: registered.device.id, siteId: registered.device.siteId, mqtt: { url: broker ?? 'mqtt://DASHBOARD-HOST:1883', password: registered.secret } },
-          null,
-          2,
-        );
         await showSecretOnce({
           title: t('devices.registeredTitle', { id: registered.device.id }),
           label: t('devices.secretLabel'),
           secret: registered.secret,
-          extra: [h('p', { class: 'hint', text: t('devices.snippetIntro') }), h('pre', { class: 'snippet', text: snippet })],
+          extra: enrolmentBlock(registered),
         });
         location.assign(`/devices?device=${enc(registered.device.id)}`);
       },
@@ -176,6 +163,76 @@ function enrolForm(box, sites) {
   });
   replace(box, section(t('devices.enrol'), form, { test: 'enrol' }));
   idInput.focus();
+}
+
+/**
+ * A warning of the enrolment answer in the console's words (the server's text is English only).
+ * @param {{code: string, message: string}} warning
+ * @param {any} enrolled
+ */
+function warningText(warning, enrolled) {
+  switch (warning.code) {
+    case 'loopback-broker':
+      return t('devices.warning.loopbackBroker', { broker: enrolled.enrolment.brokerUrl });
+    case 'unknown-site':
+      return t('devices.warning.unknownSite', { site: enrolled.device.siteId });
+    case 'device-disabled':
+      return t('devices.warning.deviceDisabled', { id: enrolled.device.id });
+    case 'external-broker-old-secret':
+      return t('devices.warning.externalOldSecret', { id: enrolled.device.id });
+    default:
+      return warning.message;
+  }
+}
+
+/**
+ * The bundle of a registration or re-enrolment: its one-time download link, the link as a QR code
+ * for a technician on site, the command that fetches it on the Pi itself, what to fix first, and
+ * for an external broker the Mosquitto lines.
+ * @param {any} enrolled the answer of POST /devices or POST /devices/:id/enrolment
+ * @returns {import('../lib/dom.js').Child[]}
+ */
+function enrolmentBlock(enrolled) {
+  const enrolment = enrolled.enrolment;
+  if (!enrolment) return [];
+  // A data: image (the CSP allows those, not inline markup): the SVG is never parsed into the page.
+  const qr = h('img', {
+    class: 'enrolment-qr',
+    src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qrSvg)}`,
+    width: 176,
+    height: 176,
+    alt: t('devices.bundleQrAlt'),
+    dataset: { test: 'enrolment-qr' },
+  });
+  const mosquitto = enrolment.mosquitto;
+  return [
+    h('h3', { text: t('devices.bundleTitle') }),
+    h('p', { class: 'hint', text: t('devices.bundleIntro', { at: formatInstant(enrolment.expiresAt) }) }),
+    h(
+      'div',
+      { class: 'secret-row', dataset: { test: 'enrolment' } },
+      qr,
+      h(
+        'div',
+        {},
+        h('a', { class: 'btn btn-primary', href: enrolment.url, download: enrolment.fileName, dataset: { test: 'enrolment-download' }, text: t('devices.bundleDownload', { file: enrolment.fileName }) }),
+        h('p', { class: 'hint', text: t('devices.bundleOnPi') }),
+        h('pre', { class: 'snippet', dataset: { test: 'enrolment-curl' }, text: `curl -fOJ '${enrolment.url}'` }),
+        h('p', { class: 'hint', text: t('devices.bundleQrHint') }),
+      ),
+    ),
+    // Flat: the dialog appends one level of lists.
+    ...enrolment.warnings.map((/** @type {{code: string, message: string}} */ warning) => notice('warn', warningText(warning, enrolled))),
+    ...(mosquitto
+      ? [
+          h('h3', { text: t('devices.mosquittoTitle') }),
+          h('p', { class: 'hint', text: t('devices.mosquittoPasswordLine') }),
+          h('pre', { class: 'snippet', dataset: { test: 'mosquitto-line' }, text: mosquitto.passwordLine }),
+          h('p', { class: 'hint', text: t('devices.mosquittoAcl') }),
+          h('pre', { class: 'snippet', text: mosquitto.acl }),
+        ]
+      : []),
+  ];
 }
 
 /**
@@ -272,6 +329,16 @@ async function deviceDetail(box, context, id, sites) {
 
     const editBox = h('div');
     if (context.can('devices:write')) editForm(editBox, device, sites);
+    /** A replaced box: a new secret and bundle; the old secret stops working at once. */
+    const reEnrol = async (/** @type {MouseEvent} */ event) => {
+      const trigger = /** @type {HTMLButtonElement} */ (event.currentTarget);
+      if (!(await confirmDialog(t('devices.reEnrolConfirm', { id }), t('devices.reEnrol')))) return;
+      await busy(trigger, async () => {
+        const enrolled = await api('POST', `/devices/${enc(id)}/enrolment`);
+        await showSecretOnce({ title: t('devices.reEnrolledTitle', { id }), label: t('devices.secretLabel'), secret: enrolled.secret, extra: enrolmentBlock(enrolled) });
+        location.assign(`/devices?device=${enc(id)}`);
+      });
+    };
 
     return section(
       t('devices.detailTitle', { id: device.name ? `${device.name} (${device.id})` : device.id }),
@@ -287,6 +354,9 @@ async function deviceDetail(box, context, id, sites) {
             )
           : null,
         commandResult,
+        context.can('devices:write')
+          ? h('div', { class: 'form-actions' }, button(t('devices.reEnrol'), { test: 're-enrol', onClick: reEnrol }), h('span', { class: 'hint', text: t('devices.reEnrolHint') }))
+          : null,
         editBox,
       ],
       { test: 'device-detail', actions: [h('a', { class: 'btn btn-link', href: '/devices', text: t('common.close') })] },
