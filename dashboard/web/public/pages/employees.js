@@ -2,13 +2,15 @@
 /**
  * Employees and their badges: search and filter, create and edit (names in English and 繁中,
  * sites, active dates, status), badges assigned and revoked with their history, and the recorded
- * consent to BLE tag tracking (PDPO opt-in).
+ * consent to BLE tag tracking (PDPO opt-in). With employees:write, `?import=1` opens the import
+ * from a file and the department codes it checks against (employee-import.js).
  */
 import { ApiError, api, enc, get, query } from '../lib/api.js';
 import { formValues, h, replace } from '../lib/dom.js';
 import { formatInstant, personName, siteName, t } from '../lib/i18n.js';
 import { busy, button, checkbox, field, fill, formErrorBox, input, notice, openDialog, pill, row, section, select, table, toast } from '../lib/ui.js';
 import { loadSites } from './devices.js';
+import { mountImportView } from './employee-import.js';
 
 /** @typedef {import('../app.js').PageContext} PageContext */
 
@@ -21,6 +23,7 @@ export async function mount(context) {
   const params = new URLSearchParams(location.search);
   const selected = params.get('employee');
   const creating = params.has('new');
+  const importing = params.has('import');
   const canWrite = context.can('employees:write');
   const sites = await loadSites();
 
@@ -36,7 +39,19 @@ export async function mount(context) {
   );
   replace(
     main,
-    h('div', { class: 'page-head' }, h('h1', { text: t('nav.employees') }), canWrite ? h('a', { class: 'btn btn-primary', href: '/employees?new=1', dataset: { test: 'new-employee' }, text: t('employees.new') }) : null),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { text: t('nav.employees') }),
+      canWrite
+        ? h(
+            'div',
+            { class: 'card-actions' },
+            h('a', { class: 'btn btn-secondary', href: '/employees?import=1', dataset: { test: 'import-employees' }, text: t('import.open') }),
+            h('a', { class: 'btn btn-primary', href: '/employees?new=1', dataset: { test: 'new-employee' }, text: t('employees.new') }),
+          )
+        : null,
+    ),
     detailBox,
     section(t('employees.all'), [filters, listBox]),
   );
@@ -92,7 +107,8 @@ export async function mount(context) {
   });
   await renderList();
 
-  if (creating && canWrite) employeeForm(detailBox, null, sites);
+  if (importing && canWrite) await mountImportView(detailBox, renderList);
+  else if (creating && canWrite) employeeForm(detailBox, null, sites);
   else if (selected)
     await fill(detailBox, async () => {
       const { employee } = await get(`/employees/${enc(selected)}`);
