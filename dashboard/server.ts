@@ -19,7 +19,10 @@ import { DeviceRepository } from './db/device-repository.js';
 import { PunchRepository } from './db/punch-repository.js';
 import { SiteRepository } from './db/site-repository.js';
 import { ConfigPush } from './config-push/config-push.js';
+import { DepartmentRepository } from './employees/department-repository.js';
 import { EmployeeService } from './employees/employee-service.js';
+import { EmployeeSync } from './employees/employee-sync.js';
+import { LinkedAccounts } from './employees/linked-accounts.js';
 import { EnrolmentBundles } from './enrolment/enrolment-bundles.js';
 import { buildDashboardHttp } from './http/app.js';
 import type { LiveStreamSettings } from './http/live-routes.js';
@@ -238,6 +241,15 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       republishOnStart: config.mqtt.mode === 'embedded',
     });
     employees.gateways = configPush;
+    const departments = new DepartmentRepository(db);
+    const employeeSync = new EmployeeSync({
+      db,
+      employees,
+      departments,
+      accounts: new LinkedAccounts(db, auth.audit, auth.users, now),
+      audit: auth.audit,
+      logger: logger.child({ part: 'employee-sync' }),
+    });
     await configPush.start();
     cleanups.push(() => configPush.stop());
     const notifications = new Notifications({ db, audit: auth.audit, config: config.notifications, now, logger: logger.child({ part: 'notifications' }), sites });
@@ -287,6 +299,8 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       configs,
       commands,
       employees,
+      departments,
+      employeeSync,
       configPush,
       notifications,
       scheduleStore,

@@ -14,6 +14,9 @@ import { leaveRoutes, type LeaveRoutesOptions } from './leave-routes.js';
 import { makeupRoutes, type MakeupRoutesOptions } from './makeup-routes.js';
 import { reportRoutes, type ReportRoutesOptions } from './report-routes.js';
 import { deviceRoutes } from './device-routes.js';
+import { departmentRoutes, type DepartmentRoutesOptions } from './department-routes.js';
+import { employeeImportRoutes, type EmployeeImportRoutesOptions } from './employee-import-routes.js';
+import { hrisRoutes, type HrisRoutesOptions } from './hris-routes.js';
 import { enrolmentRoutes, type EnrolmentRoutesOptions } from './enrolment-routes.js';
 import { docsRoutes, openApiPlugin } from './docs-plugin.js';
 import { employeeRoutes, type EmployeeRoutesOptions } from './employee-routes.js';
@@ -29,7 +32,7 @@ import { oauthRoutes } from './oauth-routes.js';
 import { userRoutes } from './user-routes.js';
 import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
 
-export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, ReportRoutesOptions, EnrolmentRoutesOptions, WebPluginOptions {
+export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, ReportRoutesOptions, DepartmentRoutesOptions, EmployeeImportRoutesOptions, HrisRoutesOptions, EnrolmentRoutesOptions, WebPluginOptions {
   auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
@@ -111,6 +114,9 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       await api.register(siteRoutes, options);
       await api.register(mobilePunchRoutes, options);
       await api.register(employeeRoutes, options);
+      await api.register(departmentRoutes, options);
+      await api.register(employeeImportRoutes, options);
+      await api.register(hrisRoutes, options);
       await api.register(notificationRoutes, options);
       await api.register(attendanceRoutes, options);
       await api.register(leaveRoutes, options);

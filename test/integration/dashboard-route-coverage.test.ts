@@ -51,6 +51,8 @@ const ATTENDANCE = 'integration/dashboard-attendance.test.ts';
 const REPORTS = 'integration/dashboard-reports.test.ts';
 const ATTENDANCE_CONSOLE = 'e2e/attendance-console.test.ts';
 const NOTIFICATIONS_CONSOLE = 'e2e/notifications-console.test.ts';
+const IMPORT = 'integration/employee-import.test.ts';
+const HRIS = 'integration/hris-sync.test.ts';
 const OAUTH = 'integration/dashboard-oauth.test.ts';
 const CLIENTS_CONSOLE = 'e2e/integration-clients-console.test.ts';
 const ENROLMENT = 'integration/device-enrolment.test.ts';
@@ -149,6 +151,14 @@ const COVERED: Record<string, Coverage> = {
   'POST /api/v1/leave': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
   'POST /api/v1/leave/import': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
   'POST /api/v1/leave/:id/cancel': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
+  'GET /api/v1/departments': { happy: [IMPORT] },
+  'PUT /api/v1/departments/:code': { happy: [IMPORT], validation: [IMPORT] },
+  'DELETE /api/v1/departments/:code': { happy: [IMPORT], validation: [IMPORT] },
+  'GET /api/v1/employee-imports/template.csv': { happy: [IMPORT] },
+  'GET /api/v1/employee-imports/template.xlsx': { happy: [IMPORT] },
+  'POST /api/v1/employee-imports/preview': { happy: [IMPORT], validation: [IMPORT] },
+  'POST /api/v1/employee-imports': { happy: [IMPORT], validation: [IMPORT] },
+  'POST /api/v1/hris/employees': { happy: [HRIS], validation: [HRIS] },
   'GET /api/v1/makeup-requests': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
   'GET /api/v1/makeup-requests/:id': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
   'POST /api/v1/makeup-requests': { happy: [ATTENDANCE], validation: [ATTENDANCE] },
