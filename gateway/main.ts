@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Roster } from '../core/roster.js';
 import type { ReaderDriver } from '../firmware-bridge/reader-driver.js';
 import { createReaderDriver } from '../firmware-bridge/reader-factory.js';
@@ -11,6 +12,8 @@ import type { GatewayConfig } from './config.js';
 import { feedbackFor } from './feedback.js';
 import type { GatewayHealth } from './health.js';
 import { buildGatewayHttp } from './http/server.js';
+import { GatewayMetrics } from './metrics.js';
+import { createMetricsRegistry } from '../platform/metrics.js';
 import { PunchDesk, type TapOutcome, type TapResult } from './punch-desk.js';
 import type { Feedback } from '../core/feedback.js';
 import { Retention } from './retention.js';
@@ -37,6 +40,11 @@ export interface GatewayDependencies {
   retention?: { checkIntervalMs?: number; pruneIntervalMs?: number };
   /** Test hooks: noble over a fake binding, bleno over a fake HCI socket, a fake nmcli's PATH. */
   presence?: PresenceOptions['deps'];
+  /**
+   * The Prometheus registry of this gateway's metrics, served at GET /metrics (docs/metrics.md).
+   * Default: a registry of its own without process metrics; `punchgate gateway` passes one with them.
+   */
+  metrics?: Registry;
 }
 
 export interface Gateway {
@@ -47,6 +55,8 @@ export interface Gateway {
   readonly uplink: Uplink | undefined;
   readonly retention: Retention;
   readonly presence: Presence;
+  /** The registry GET /metrics serves. */
+  readonly metrics: Registry;
   /** `http://host:port` the local HTTP listens on. */
   readonly url: string;
   /** What the door says about an outcome, with the running site and schedules ("IN 09:04 late 4m ..."). */
@@ -125,6 +135,23 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       tapCounts[outcome.result] += 1;
       logTap(logger, outcome);
     });
+    // Read at scrape time; the parts named here are all made below, before the HTTP listens.
+    const metrics = new GatewayMetrics(deps.metrics ?? createMetricsRegistry(), {
+      info: () => ({ deviceId: config.deviceId, siteId: running.site.id, version }),
+      now: () => clock.now(),
+      outbox: () => sideStore.outbox.uplinkCounts(),
+      uplink: () => (uplink ? uplink.health() : { enabled: false }),
+      readers: () => readers.map((reader) => reader.status()),
+      clock: () => (trust ? { synced: trust.synced(), verdict: trust.state().verdict } : { synced: clock.synced(), verdict: clock.synced() ? 'trusted' : 'unsynced' }),
+      config: () => ({ version: applier.appliedVersion(), refused: applier.lastError() !== undefined }),
+      roster: () => running.roster.size,
+      storage: () => {
+        const storage = retention.health();
+        return { freeMegabytes: storage.freeMegabytes, alarms: storage.alarms.length };
+      },
+      ble: () => ({ state: presence.status().scanner.state, adverts: presence.advertCounts() }),
+    });
+    desk.on('outcome', (outcome) => metrics.observeTap(outcome));
 
     const readers = config.readers.map((reader) =>
       createReaderDriver(
@@ -196,6 +223,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       });
       corrector.start();
       cleanups.push(() => corrector.stop());
+      corrector.on('corrected', (report) => metrics.observeCorrection(report.corrected));
       // Registered after the corrector's own listener, so idle() covers the correction it queued.
       trust.on('synced', () => {
         correctionDue = true;
@@ -247,7 +275,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       };
     };
 
-    const http: FastifyInstance = buildGatewayHttp({ store, health, logger });
+    const http: FastifyInstance = buildGatewayHttp({ store, health, logger, metrics: metrics.registry });
     await http.listen({ host: config.http.host, port: config.http.port });
     cleanups.push(() => http.close());
     const address = http.server.address();
@@ -291,6 +319,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       uplink,
       retention,
       presence,
+      metrics: metrics.registry,
       url,
       feedbackOf,
       health,

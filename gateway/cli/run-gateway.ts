@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadGatewayConfig } from '../config-file.js';
 import { startGateway } from '../main.js';
+import { createMetricsRegistry } from '../../platform/metrics.js';
 import { RosterFileError } from '../roster-file.js';
 import { StoreError } from '../store/store.js';
 
 export const gatewayUsage = `usage: punchgate gateway --config FILE
 
 Runs the edge gateway: reads badges from the configured serial readers, records every punch in
-SQLite before giving feedback, and serves /health and /api/punches on its local HTTP port.`;
+SQLite before giving feedback, and serves /health, /metrics and /api/punches on its local HTTP port.`;
 
 export interface GatewayIo {
   stdout: (line: string) => void;
@@ -49,7 +50,8 @@ export async function runGateway(argv: string[], io: GatewayIo): Promise<number>
   const logger: Logger = pino({ level: config.log.level, base: { deviceId: config.deviceId } }, io.logDestination ?? process.stdout);
   let gateway;
   try {
-    gateway = await startGateway(config, logger);
+    // The process runs this one gateway: its /metrics also carries the process metrics.
+    gateway = await startGateway(config, logger, { metrics: createMetricsRegistry({ processMetrics: true }) });
   } catch (error) {
     if (error instanceof RosterFileError || error instanceof StoreError) {
       io.stderr(`punchgate gateway: cannot start:\n${error.message}`);

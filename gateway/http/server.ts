@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { Punch } from '../../core/punch.js';
 import type { Store } from '../store/store.js';
@@ -11,6 +12,8 @@ export interface GatewayHttpOptions {
   store: Store;
   health: () => Promise<GatewayHealth>;
   logger: Logger;
+  /** The registry GET /metrics serves (Prometheus text format; see docs/metrics.md). */
+  metrics?: Registry;
 }
 
 /** The gateway's local HTTP: health for technicians and monitoring, recent punches for the kiosk. */
@@ -21,6 +24,12 @@ export function buildGatewayHttp(options: GatewayHttpOptions): FastifyInstance {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.get('/health', { schema: { response: { 200: GatewayHealthSchema } } }, async () => options.health());
+
+  const metrics = options.metrics;
+  if (metrics) {
+    // Like /health: on the local HTTP (loopback unless http.host says otherwise), no credentials.
+    app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  }
 
   routes.get(
     '/api/punches',

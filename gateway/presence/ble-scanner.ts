@@ -115,6 +115,8 @@ export class BleScanner {
   /** Per-second buckets of adverts seen / accepted. */
   private readonly buckets: Array<{ second: number; seen: number; accepted: number }>;
   private countingSince = 0;
+  /** Adverts seen / accepted since the scanner was made, for counters (docs/metrics.md). */
+  private readonly totals = { seen: 0, accepted: 0 };
 
   /** noble cache id -> last heard (ms), least recently heard first. */
   private readonly heard = new Map<string, number>();
@@ -207,6 +209,11 @@ export class BleScanner {
       watchdogRestarts: this.watchdogRestarts,
       adapterState: this.adapterState,
     };
+  }
+
+  /** Adverts noble reported (`seen`) and the classifier accepted, since the scanner was made: they only grow. */
+  advertCounts(): { seen: number; accepted: number } {
+    return { ...this.totals };
   }
 
   /** noble cache entries the scanner currently accounts for (bounded by libraryCacheMax). */
@@ -315,6 +322,7 @@ export class BleScanner {
     this.strayStopAt = undefined;
     const bucket = this.bucket(now);
     bucket.seen += 1;
+    this.totals.seen += 1;
     if (this.settings.pruneLibraryCache) this.touchPeripheral(peripheral.id, now);
 
     const rssi = peripheral.rssi;
@@ -332,6 +340,7 @@ export class BleScanner {
     }
     if (!match) return;
     bucket.accepted += 1;
+    this.totals.accepted += 1;
     this.tracker.observe(match.tagId, rssi, now);
   }
 

@@ -118,6 +118,11 @@ export class Presence {
     return problems;
   }
 
+  /** BLE adverts heard and accepted since start (counters for /metrics); undefined without a scanner. */
+  advertCounts(): { seen: number; accepted: number } | undefined {
+    return this.scanner?.advertCounts();
+  }
+
   status(): PresenceStatus {
     return {
       scanner: this.scanner ? this.scanner.status() : (this.scannerDown ?? { state: 'disabled', reason: 'not started' }),
