@@ -37,6 +37,12 @@ export function snapshotContentHash(snapshot: DeviceConfigSnapshot): string {
  * last one published, and keeps what was published so the next version follows on after a restart.
  */
 export class ConfigPublisher {
+  /**
+   * Since start: configs published by the console's config push (`pushed`) and whole by an
+   * integration (`pinned`), pushes skipped as unchanged or pinned (`unchanged`), and publishes that
+   * failed (`failed`). Read by /metrics.
+   */
+  readonly counters = { pushed: 0, pinned: 0, unchanged: 0, failed: 0 };
   /** Per device, the tail of its publishes: two publishes to one device never pick the same version. */
   private readonly chains = new Map<string, Promise<unknown>>();
 
@@ -58,7 +64,7 @@ export class ConfigPublisher {
     content: ConfigContent,
     alsoInTransaction?: (snapshot: DeviceConfigSnapshot, previousBody: string | undefined) => Promise<void>,
   ): Promise<DeviceConfigSnapshot> {
-    return this.serialised(deviceId, async () => {
+    return this.count(() => 'pinned', this.serialised(deviceId, async () => {
       const previous = await this.db.get<{ version: number; body: string }>('SELECT version, body FROM device_configs WHERE device_id = ?', [deviceId]);
       const snapshot = DeviceConfigSnapshot.parse({
         ...content,
@@ -78,7 +84,7 @@ export class ConfigPublisher {
       });
       this.logger.info({ device: deviceId, version: snapshot.version, roster: snapshot.roster.length }, 'config published');
       return snapshot;
-    });
+    }));
   }
 
   /**
@@ -93,7 +99,7 @@ export class ConfigPublisher {
    * call publishes again.
    */
   async publishIfChanged(deviceId: string, content: ConfigContent, options: { reportedVersion?: number } = {}): Promise<PublishIfChangedResult> {
-    return this.serialised(deviceId, async () => {
+    return this.count((result) => (result.published ? 'pushed' : 'unchanged'), this.serialised(deviceId, async () => {
       const previous = await this.db.get<{ version: number; content_hash: string | null; content_hash_version: number | null; pinned: number }>(
         'SELECT version, content_hash, content_hash_version, pinned FROM device_configs WHERE device_id = ?',
         [deviceId],
@@ -120,7 +126,7 @@ export class ConfigPublisher {
       const bytes = Buffer.byteLength(body);
       this.logger.info({ device: deviceId, version, roster: snapshot.roster.length, bytes }, 'config published');
       return { published: true, version, snapshot, bytes };
-    });
+    }));
   }
 
   /**
@@ -151,6 +157,17 @@ export class ConfigPublisher {
       await this.serialised(row.device_id, () => this.client.publishAsync(deviceTopic(row.device_id, 'config'), row.body, { qos: 1, retain: true }));
     }
     return rows.length;
+  }
+
+  private async count<T>(kind: (result: T) => 'pushed' | 'pinned' | 'unchanged', work: Promise<T>): Promise<T> {
+    try {
+      const result = await work;
+      this.counters[kind(result)] += 1;
+      return result;
+    } catch (error) {
+      this.counters.failed += 1;
+      throw error;
+    }
   }
 
   private serialised<T>(deviceId: string, work: () => Promise<T>): Promise<T> {

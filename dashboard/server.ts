@@ -5,7 +5,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { allDevicesTopic } from '../core/topics.js';
+import { createMetricsRegistry } from '../platform/metrics.js';
 import { Database } from '../platform/sqlite.js';
 import { SYSTEM_ACTOR } from './auth/audit.js';
 import { createAuth, defaultAuthSettings, type Auth, type AuthSettings } from './auth/index.js';
@@ -25,6 +27,7 @@ import { EmployeeSync } from './employees/employee-sync.js';
 import { LinkedAccounts } from './employees/linked-accounts.js';
 import { EnrolmentBundles } from './enrolment/enrolment-bundles.js';
 import { buildDashboardHttp } from './http/app.js';
+import { DashboardMetrics } from './metrics/dashboard-metrics.js';
 import type { LiveStreamSettings } from './http/live-routes.js';
 import { routeDeviceMessages } from './ingest/message-router.js';
 import { PunchIngest } from './ingest/punch-ingest.js';
@@ -68,6 +71,8 @@ export interface Dashboard {
   readonly liveFeed: PunchFeed;
   /** The dashboard's own MQTT client (full rights on the embedded broker). */
   readonly mqtt: MqttClient;
+  /** The Prometheus registry GET /metrics serves (docs/metrics.md). */
+  readonly metrics: Registry;
   stop(): Promise<void>;
 }
 
@@ -109,6 +114,11 @@ export interface DashboardOptions {
   configureHttp?: (app: FastifyInstance) => void;
   /** The live feed's streams: heartbeat interval, queue bound, stall time-out (tests make them short). */
   liveStream?: Partial<LiveStreamSettings>;
+  /**
+   * The Prometheus registry of this dashboard's metrics, served at GET /metrics (docs/metrics.md).
+   * Default: a registry of its own without process metrics; `punchgate dashboard` passes one with them.
+   */
+  metrics?: Registry;
 }
 
 function authSettingsOf(config: DashboardConfig): AuthSettings {
@@ -288,7 +298,15 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
     // Bundles that expired while the dashboard was down lose their bytes now.
     await enrolments.prune();
 
+    const metrics = new DashboardMetrics(options.metrics ?? createMetricsRegistry(), {
+      ingest: () => ingest.counters,
+      configs: () => configs.counters,
+      devices,
+      mqttConnected: () => client.connected,
+      now,
+    });
     const http = buildDashboardHttp({
+      metrics: metrics.registry,
       db,
       auth,
       audit: auth.audit,
@@ -341,6 +359,7 @@ export async function startDashboard(config: DashboardConfig, logger: Logger, op
       ingest,
       liveFeed,
       mqtt: client,
+      metrics: metrics.registry,
       async stop() {
         await runCleanups();
         logger.info('dashboard stopped');

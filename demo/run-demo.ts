@@ -11,6 +11,7 @@ import { BridgeDeviceSimulator } from '../firmware-bridge/simulators/bridge-devi
 import { createVirtualPair } from '../firmware-bridge/virtual-serial.js';
 import { GatewayConfig } from '../gateway/config.js';
 import { startGateway } from '../gateway/main.js';
+import { createMetricsRegistry } from '../platform/metrics.js';
 import { hashDeviceSecret, newDeviceSecret } from '../provisioning/device-secrets.js';
 
 export const demoUsage = `usage: punchgate demo [--data-dir DIR] [--http-port N] [--mqtt-port N] [--gateway-port N] [--interval MS]
@@ -91,7 +92,8 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
       auth: { secureCookies: false },
     }),
     logger.child({ process: 'dashboard' }),
-    { onFirstAdmin: (admin) => (firstAdmin = admin) },
+    // Each part has its own registry (and /metrics); the process metrics go with the dashboard's.
+    { onFirstAdmin: (admin) => (firstAdmin = admin), metrics: createMetricsRegistry({ processMetrics: true }) },
   );
   // Like the gateway's secret, the demo's admin password and API token are made anew at each start
   // (the old token is revoked), so that a reused data dir still prints a working login.
@@ -155,6 +157,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
   devices (API):    curl -H 'Authorization: Bearer ${apiToken}' ${dashboard.url}/api/v1/devices
   MQTT broker:      ${dashboard.brokerUrl}
   gateway:          ${gateway.url}/health
+  metrics:          ${gateway.url}/metrics  and  curl -H 'Authorization: Bearer ${apiToken}' ${dashboard.url}/metrics
 Press Ctrl+C to stop.`);
 
   let stopped = false;

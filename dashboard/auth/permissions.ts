@@ -36,6 +36,7 @@ export const permissions = [
   'makeup:request',
   'makeup:approve',
   'hris:sync',
+  'metrics:read',
 ] as const;
 export const Permission = z.enum(permissions);
 export type Permission = z.infer<typeof Permission>;
@@ -43,9 +44,10 @@ export type Permission = z.infer<typeof Permission>;
 /**
  * What an integration client (OAuth 2.0 client credentials, docs/integrations.md) may be granted:
  * its scopes are permissions, and only these. People-facing and administrative permissions (users,
- * tokens, audit, devices, approvals) stay with people and API tokens.
+ * tokens, audit, devices, approvals) stay with people and API tokens. `metrics:read` is one so that
+ * a Prometheus server scrapes with credentials good for nothing else (docs/metrics.md).
  */
-export const integrationScopes = ['hris:sync', 'employees:read', 'employees:write', 'punches:read', 'attendance:read', 'sites:read', 'leave:write'] as const satisfies readonly Permission[];
+export const integrationScopes = ['hris:sync', 'employees:read', 'employees:write', 'punches:read', 'attendance:read', 'sites:read', 'leave:write', 'metrics:read'] as const satisfies readonly Permission[];
 export const IntegrationScope = z.enum(integrationScopes);
 export type IntegrationScope = z.infer<typeof IntegrationScope>;
 
@@ -76,7 +78,7 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
     'makeup:approve',
   ],
   // Terminals and places; sees punches to check a terminal works, not people's records.
-  facilities: ['overview:read', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:command', 'punches:read'],
+  facilities: ['overview:read', 'sites:read', 'sites:write', 'devices:read', 'devices:write', 'devices:command', 'punches:read', 'metrics:read'],
   // Their own stores only (site scope): staff, punches, terminals, and identify/resync.
   'store-manager': ['overview:read', 'sites:read', 'devices:read', 'devices:command', 'employees:read', 'punches:read', 'attendance:read', 'makeup:request', 'makeup:approve'],
 };
@@ -115,6 +117,7 @@ export const permissionDescriptions: Readonly<Record<Permission, string>> = {
   'notifications:replay': 'send an alert delivery again (webhook or e-mail)',
   'webhooks:manage': 'create, change, test and delete webhook endpoints (their signing secrets)',
   'hris:sync': 'push employees from an HRIS in bulk (/api/v1/hris/...): create, update and deactivate by employee number',
+  'metrics:read': 'scrape the Prometheus metrics at /metrics (devices and sites by id, ingest and HTTP traffic; no personal data)',
 };
 
 /** Who is asking: a signed-in user or an API token, with the sites it may reach ('all' or a list). */

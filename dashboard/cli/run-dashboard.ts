@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { DashboardConfigError, loadDashboardConfig } from '../config-file.js';
 import { CentralDbError } from '../db/central-db.js';
 import { startDashboard } from '../server.js';
+import { createMetricsRegistry } from '../../platform/metrics.js';
 import { runCreateAdmin } from './create-admin.js';
 
 export const dashboardUsage = `usage: punchgate dashboard --config FILE
@@ -53,6 +54,8 @@ export async function runDashboard(argv: string[], io: DashboardIo): Promise<num
   let dashboard;
   try {
     dashboard = await startDashboard(config, logger, {
+      // The process runs this one dashboard: its /metrics also carries the process metrics.
+      metrics: createMetricsRegistry({ processMetrics: true }),
       onFirstAdmin: ({ username, password }) => {
         logger.warn({ username }, 'first start: made the admin account; its one-time password is printed on standard output, only this once');
         io.stdout(`punchgate dashboard: first start: made the account "${username}" with a one-time password, shown only this once:

@@ -4,6 +4,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { authPlugin } from '../auth/auth-plugin.js';
 import type { Auth } from '../auth/index.js';
@@ -31,11 +32,14 @@ import { integrationClientRoutes } from './integration-client-routes.js';
 import { oauthRoutes } from './oauth-routes.js';
 import { userRoutes } from './user-routes.js';
 import { webPlugin, type WebPluginOptions } from '../web/web-plugin.js';
+import { httpMetricsPlugin, metricsRoutes } from '../metrics/metrics-routes.js';
 
 export interface DashboardHttpOptions extends ApiRoutesOptions, SiteRoutesOptions, MobilePunchRoutesOptions, EmployeeRoutesOptions, NotificationRoutesOptions, AttendanceRoutesOptions, LeaveRoutesOptions, MakeupRoutesOptions, ReportRoutesOptions, DepartmentRoutesOptions, EmployeeImportRoutesOptions, HrisRoutesOptions, EnrolmentRoutesOptions, WebPluginOptions {
   auth: Auth;
   logger: Logger;
   health: () => Promise<Record<string, unknown>>;
+  /** The Prometheus registry: GET /metrics serves it, and the HTTP latency histogram goes in it (docs/metrics.md). */
+  metrics?: Registry;
 }
 
 /**
@@ -87,6 +91,8 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`too many requests: try again in ${context.after}`), { statusCode: context.statusCode }),
   });
   void app.register(authPlugin, { users: options.auth.users, sessions: options.auth.sessions, tokens: options.auth.tokens, clients: options.auth.clients, cookie: options.auth.cookie });
+  // Before any route, so that its latency hook covers all of them.
+  if (options.metrics) void app.register(httpMetricsPlugin, { registry: options.metrics });
   // OpenAPI: collects every route registered after it (with its zod schemas); served at /docs.
   void app.register(openApiPlugin, { secureCookies: options.auth.settings.secureCookies });
   void app.register(docsRoutes);
@@ -96,6 +102,7 @@ export function buildDashboardHttp(options: DashboardHttpOptions): FastifyInstan
       .withTypeProvider<ZodTypeProvider>()
       .get('/health', { config: { permission: 'public' }, schema: { response: { 200: z.record(z.string(), z.unknown()) } } }, () => options.health());
   });
+  if (options.metrics) void app.register(metricsRoutes, { registry: options.metrics });
 
   void app.register(
     async (api) => {

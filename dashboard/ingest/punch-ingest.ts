@@ -36,6 +36,9 @@ export interface IngestCounters {
   rejected: number;
   malformed: number;
   failed: number;
+  /** Acks the broker confirmed (PUBACK), and acks whose publish failed (the gateway sends the batch again). */
+  acksPublished: number;
+  ackErrors: number;
 }
 
 interface CheckedBatch {
@@ -52,7 +55,7 @@ interface CheckedBatch {
  * disk and one fsync serves many gateways.
  */
 export class PunchIngest {
-  readonly counters: IngestCounters = { batches: 0, accepted: 0, rejected: 0, malformed: 0, failed: 0 };
+  readonly counters: IngestCounters = { batches: 0, accepted: 0, rejected: 0, malformed: 0, failed: 0, acksPublished: 0, ackErrors: 0 };
   private readonly logger: Logger;
   private readonly queue: Array<{ deviceId: string; payload: Buffer }> = [];
   private worker: Promise<void> | undefined;
@@ -155,7 +158,12 @@ export class PunchIngest {
       // Not awaited: the broker's PUBACK for it arrives through mqtt.js's handleMessage, which may be
       // waiting for room in this queue. A lost ack costs only a re-send, which ON CONFLICT absorbs.
       this.options.client.publish(deviceTopic(batch.deviceId, 'acks'), JSON.stringify(ack), { qos: 1 }, (error) => {
-        if (error) this.logger.warn({ err: error, device: batch.deviceId, batchId: batch.batchId }, 'could not publish an ack');
+        if (!error) {
+          this.counters.acksPublished += 1;
+          return;
+        }
+        this.counters.ackErrors += 1;
+        this.logger.warn({ err: error, device: batch.deviceId, batchId: batch.batchId }, 'could not publish an ack');
       });
     }
   }

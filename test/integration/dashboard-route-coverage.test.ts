@@ -56,6 +56,7 @@ const HRIS = 'integration/hris-sync.test.ts';
 const OAUTH = 'integration/dashboard-oauth.test.ts';
 const CLIENTS_CONSOLE = 'e2e/integration-clients-console.test.ts';
 const ENROLMENT = 'integration/device-enrolment.test.ts';
+const METRICS = 'integration/metrics-end-to-end.test.ts';
 
 /**
  * Every route but Fastify's automatic HEAD twins, with the files that test it. Add a route here
@@ -63,6 +64,8 @@ const ENROLMENT = 'integration/device-enrolment.test.ts';
  */
 const COVERED: Record<string, Coverage> = {
   'GET /health': { happy: [HERE] },
+  // Prometheus metrics, scraped over real HTTP and parsed (takes no input).
+  'GET /metrics': { happy: [METRICS] },
   // OpenAPI document and UI (@fastify/swagger-ui).
   'GET /docs': { happy: [HERE, OPENAPI] },
   'GET /docs/json': { happy: [OPENAPI, HERE] },

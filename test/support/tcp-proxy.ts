@@ -14,6 +14,8 @@ export class TcpProxy {
     private readonly sockets: Set<Socket>,
     private readonly counted: { connections: number },
     readonly port: number,
+    /** While on, new connections are dropped at once: the far end is unreachable. */
+    private readonly refusing: { on: boolean },
   ) {}
 
   /** Connections accepted so far. */
@@ -24,7 +26,12 @@ export class TcpProxy {
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
     const sockets = new Set<Socket>();
     const counted = { connections: 0 };
+    const refusing = { on: false };
     const server = createServer((client) => {
+      if (refusing.on) {
+        client.destroy();
+        return;
+      }
       counted.connections += 1;
       const upstream = createConnection(target);
       for (const socket of [client, upstream]) {
@@ -43,7 +50,7 @@ export class TcpProxy {
     });
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('the proxy has no port');
-    return new TcpProxy(server, sockets, counted, address.port);
+    return new TcpProxy(server, sockets, counted, address.port, refusing);
   }
 
   get url(): string {
@@ -53,6 +60,16 @@ export class TcpProxy {
   cutAll(): void {
     this.cuts += 1;
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** The link goes down and stays down: every connection is cut and new ones are dropped until `restore()`. */
+  breakLink(): void {
+    this.refusing.on = true;
+    this.cutAll();
+  }
+
+  restore(): void {
+    this.refusing.on = false;
   }
 
   /** Cuts every connection every `min`..`max` ms (drawn from `random`). */

@@ -14,7 +14,7 @@ import { busy, button, checkbox, confirmDialog, field, fill, formErrorBox, input
  * The scopes a client may be given: `integrationScopes` in dashboard/auth/permissions.ts (the
  * server refuses any other; the e2e test checks the two lists agree).
  */
-export const INTEGRATION_SCOPES = ['hris:sync', 'employees:read', 'employees:write', 'punches:read', 'attendance:read', 'sites:read', 'leave:write'];
+export const INTEGRATION_SCOPES = ['hris:sync', 'employees:read', 'employees:write', 'punches:read', 'attendance:read', 'sites:read', 'leave:write', 'metrics:read'];
 
 const TOKEN_PATH = '/api/v1/oauth/token';
 
