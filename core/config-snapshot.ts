@@ -5,6 +5,19 @@ import { EntityId } from './punch.js';
 import { Roster } from './roster.js';
 import { TimeZone, UtcInstant } from './time.js';
 
+/** The languages a site's screens (the gateway's kiosk) can speak: English and Traditional Chinese (Hong Kong). */
+export const siteLanguages = ['en', 'zh-HK'] as const;
+export const SiteLanguage = z.enum(siteLanguages);
+export type SiteLanguage = z.infer<typeof SiteLanguage>;
+
+/** The languages a site's kiosk shows, in order (the first the largest); both at once when a site says nothing. */
+export const SiteLanguages = z
+  .array(SiteLanguage)
+  .min(1)
+  .max(siteLanguages.length)
+  .refine((languages) => new Set(languages).size === languages.length, { message: 'lists a language twice' });
+export const DEFAULT_SITE_LANGUAGES: readonly SiteLanguage[] = ['en', 'zh-HK'];
+
 /**
  * server -> gateway, QoS 1, retained: `devices/{deviceId}/config`. A whole snapshot, never a
  * diff: the gateway validates it completely, then applies it in one transaction, or keeps the last
@@ -20,6 +33,8 @@ export const DeviceConfigSnapshot = z
       id: EntityId,
       name: z.string().min(1).max(120),
       timeZone: TimeZone,
+      /** Optional, added without a version bump: absent means both, English first. Older gateways ignore it. */
+      languages: SiteLanguages.optional(),
     }),
     roster: Roster,
     punch: z

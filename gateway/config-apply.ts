@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DeviceConfigSnapshot } from '../core/config-snapshot.js';
+import { DeviceConfigSnapshot, type SiteLanguage } from '../core/config-snapshot.js';
 import { describeIssues } from '../core/errors.js';
 import type { PresenceSettings } from '../core/presence-settings.js';
 import type { GatewayConfig } from './config.js';
@@ -17,6 +17,8 @@ export interface RunningConfig {
   siteId: string;
   siteName: string;
   timeZone: string;
+  /** The kiosk's languages: the snapshot's, else the local config's; undefined: the default (both). */
+  languages?: SiteLanguage[];
   /** The snapshot's punch settings, each falling back to the local config's. */
   punch: { debounceSeconds: number; direction: 'alternate' | 'auto' };
   /** The snapshot's presence settings, or the local config's when it has none. */
@@ -167,12 +169,14 @@ export class ConfigApplier {
 
   private running(snapshot: DeviceConfigSnapshot): RunningConfig {
     const { local } = this.options;
+    const languages = snapshot.site.languages ?? local.site.languages;
     return {
       version: snapshot.version,
       issuedAt: snapshot.issuedAt,
       siteId: snapshot.site.id,
       siteName: snapshot.site.name,
       timeZone: snapshot.site.timeZone,
+      ...(languages ? { languages } : {}),
       punch: {
         debounceSeconds: snapshot.punch.debounceSeconds ?? local.punch.debounceSeconds,
         direction: snapshot.punch.direction ?? local.punch.direction,

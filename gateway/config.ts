@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SiteLanguages } from '../core/config-snapshot.js';
 import { PresenceSettings } from '../core/presence-settings.js';
 import { EntityId } from '../core/punch.js';
 import { DEFAULT_TIME_ZONE, TimeZone } from '../core/time.js';
@@ -27,6 +28,8 @@ export const GatewayConfig = z
       .object({
         name: z.string().min(1).max(120).optional(),
         timeZone: TimeZone.default(DEFAULT_TIME_ZONE),
+        /** The kiosk screen's languages, in order; absent: English and Traditional Chinese together. A pushed config's win. */
+        languages: SiteLanguages.optional(),
       })
       .strict()
       .default({ timeZone: DEFAULT_TIME_ZONE }),
@@ -40,6 +43,16 @@ export const GatewayConfig = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080 }),
+    /** The kiosk screen on the local HTTP (`/kiosk`, docs/kiosk.md), for a display at the door. */
+    kiosk: z
+      .object({
+        /** Off: no `/kiosk` routes (the event stream names the people who tap to whoever reaches the HTTP port). */
+        enabled: z.boolean().default(true),
+        /** How long a tap's screen stays before the idle screen comes back. */
+        idleSeconds: z.number().min(1).max(120).default(6),
+      })
+      .strict()
+      .default({ enabled: true, idleSeconds: 6 }),
     punch: z
       .object({
         /** A second read of the same credential within this window is the same punch. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { SiteLanguage } from '../core/config-snapshot.js';
 import type { PresenceSettings } from '../core/presence-settings.js';
 import type { GatewayAttendance } from './attendance-verdict.js';
 import type { RunningConfig } from './config-apply.js';
@@ -14,7 +15,8 @@ export class RunningSettings extends EventEmitter<{ changed: [] }> {
   constructor(
     public roster: RosterIndex,
     public rosterSource: string | null,
-    public site: { id: string; timeZone: string },
+    /** `name` and `languages` are for the kiosk screen (languages undefined: the default, both). */
+    public site: { id: string; timeZone: string; name?: string; languages?: readonly SiteLanguage[] },
     public presence: PresenceSettings,
     public attendance: GatewayAttendance | undefined = undefined,
   ) {
@@ -25,7 +27,7 @@ export class RunningSettings extends EventEmitter<{ changed: [] }> {
   applyPushed(config: RunningConfig, desk: PunchDesk): void {
     this.roster = config.roster;
     this.rosterSource = config.rosterSource;
-    this.site = { id: config.siteId, timeZone: config.timeZone };
+    this.site = { id: config.siteId, timeZone: config.timeZone, name: config.siteName, ...(config.languages ? { languages: config.languages } : {}) };
     this.presence = config.presence;
     this.attendance = config.attendance;
     desk.updateSettings({
