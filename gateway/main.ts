@@ -20,6 +20,8 @@ import { Retention } from './retention.js';
 import { attachRemoteControl } from './remote-control.js';
 import { RosterIndex } from './roster-index.js';
 import { verdictOf } from './attendance-verdict.js';
+import { KioskHub } from './kiosk/kiosk-hub.js';
+import { DEFAULT_SITE_LANGUAGES } from '../core/config-snapshot.js';
 import { RunningSettings } from './running-settings.js';
 import { loadRosterFile } from './roster-file.js';
 import { ClockCorrections } from './store/clock-corrections.js';
@@ -110,7 +112,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
     const running = new RunningSettings(
       pushed?.roster ?? new RosterIndex(await store.roster.load()),
       pushed?.rosterSource ?? (await store.getMeta('roster.source')) ?? null,
-      { id: pushed?.siteId ?? config.siteId, timeZone: pushed?.timeZone ?? config.site.timeZone },
+      { id: pushed?.siteId ?? config.siteId, timeZone: pushed?.timeZone ?? config.site.timeZone, name: pushed?.siteName ?? config.site.name, languages: pushed?.languages ?? config.site.languages },
       pushed?.presence ?? config.presence.settings,
       pushed?.attendance,
     );
@@ -275,7 +277,26 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       };
     };
 
-    const http: FastifyInstance = buildGatewayHttp({ store, health, logger, metrics: metrics.registry });
+    // The kiosk screen (docs/kiosk.md): each desk outcome pushed to the door's display as it is committed.
+    let kiosk: KioskHub | undefined;
+    if (config.kiosk.enabled) {
+      const hub = new KioskHub({
+        desk,
+        site: () => ({ id: running.site.id, name: running.site.name ?? null, timeZone: running.site.timeZone, languages: [...(running.site.languages ?? DEFAULT_SITE_LANGUAGES)] }),
+        verdictOf: (outcome) => verdictOf(running.attendance, outcome),
+        link: () => (!config.mqtt ? 'standalone' : uplink?.connected ? 'online' : 'offline'),
+        backlog: () => sideStore.outbox.pendingCount(),
+        idleMs: config.kiosk.idleSeconds * 1000,
+        now: () => clock.now(),
+        logger: logger.child({ part: 'kiosk' }),
+      });
+      hub.start();
+      cleanups.push(() => hub.stop());
+      running.on('changed', () => hub.siteChanged());
+      kiosk = hub;
+    }
+
+    const http: FastifyInstance = buildGatewayHttp({ store, health, logger, metrics: metrics.registry, kiosk });
     await http.listen({ host: config.http.host, port: config.http.port });
     cleanups.push(() => http.close());
     const address = http.server.address();

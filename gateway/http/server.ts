@@ -7,6 +7,8 @@ import { Punch } from '../../core/punch.js';
 import type { Store } from '../store/store.js';
 import type { GatewayHealth } from '../health.js';
 import { GatewayHealthSchema } from '../health.js';
+import type { KioskHub } from '../kiosk/kiosk-hub.js';
+import { kioskRoutes } from '../kiosk/kiosk-routes.js';
 
 export interface GatewayHttpOptions {
   store: Store;
@@ -14,6 +16,8 @@ export interface GatewayHttpOptions {
   logger: Logger;
   /** The registry GET /metrics serves (Prometheus text format; see docs/metrics.md). */
   metrics?: Registry;
+  /** The kiosk screen's feed: `/kiosk`, its files and its event stream are served when given (docs/kiosk.md). */
+  kiosk?: KioskHub;
 }
 
 /** The gateway's local HTTP: health for technicians and monitoring, recent punches for the kiosk. */
@@ -41,6 +45,8 @@ export function buildGatewayHttp(options: GatewayHttpOptions): FastifyInstance {
     },
     async (request) => ({ punches: await options.store.outbox.recent(request.query.limit) }),
   );
+
+  if (options.kiosk) void app.register(kioskRoutes, { hub: options.kiosk });
 
   return app;
 }
