@@ -5,6 +5,7 @@ import { startGateway } from '../main.js';
 import { createMetricsRegistry } from '../../platform/metrics.js';
 import { RosterFileError } from '../roster-file.js';
 import { StoreError } from '../store/store.js';
+import { gatewayStatusLine, SystemdNotifier } from '../systemd-notify.js';
 
 export const gatewayUsage = `usage: punchgate gateway --config FILE
 
@@ -48,11 +49,15 @@ export async function runGateway(argv: string[], io: GatewayIo): Promise<number>
     throw error;
   }
   const logger: Logger = pino({ level: config.log.level, base: { deviceId: config.deviceId } }, io.logDestination ?? process.stdout);
+  // Under systemd (Type=notify, WatchdogSec=): READY=1 once started, then watchdog pings from the
+  // event loop. Made before the start, which spawns programs that must not inherit NOTIFY_SOCKET.
+  const systemd = new SystemdNotifier({ logger });
   let gateway;
   try {
     // The process runs this one gateway: its /metrics also carries the process metrics.
     gateway = await startGateway(config, logger, { metrics: createMetricsRegistry({ processMetrics: true }) });
   } catch (error) {
+    systemd.close();
     if (error instanceof RosterFileError || error instanceof StoreError) {
       io.stderr(`punchgate gateway: cannot start:\n${error.message}`);
       return 2;
@@ -63,8 +68,12 @@ export async function runGateway(argv: string[], io: GatewayIo): Promise<number>
     }
     throw error;
   }
+  const started = gateway;
+  systemd.ready(() => gatewayStatusLine(started));
   await io.stopSignal;
   logger.info('stop requested');
+  systemd.stopping();
   await gateway.stop();
+  systemd.close();
   return 0;
 }
