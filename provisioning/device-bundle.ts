@@ -6,6 +6,7 @@ import { describeIssues } from '../core/errors.js';
 import { EntityId } from '../core/punch.js';
 import { DEFAULT_TIME_ZONE, TimeZone } from '../core/time.js';
 import { isValidDeviceId } from '../core/topics.js';
+import { gatewayUnit, PI_LAYOUT } from './pi/units.js';
 
 /**
  * The enrolment bundle of one gateway: everything a technician copies to a Raspberry Pi to make it
@@ -15,7 +16,8 @@ import { isValidDeviceId } from '../core/topics.js';
  *   gateway.json               the gateway's config, in the format gateway/config-file.ts loads
  *   secret                     the device's MQTT password (mode 0600), referenced by gateway.json
  *   ca.pem                     the broker's CA certificate (TLS brokers only, when one is given)
- *   punchgate-gateway.service  the systemd unit: dedicated user, restarts forever, hardened
+ *   punchgate-gateway.service  the systemd unit (provisioning/pi/units.ts, the installer's too):
+ *                              dedicated user, Type=notify with a watchdog, restarts forever, hardened
  *   README.md                  the three steps to install it, in English and 繁體中文
  */
 
@@ -27,10 +29,10 @@ export const README_FILE = 'README.md';
 
 /** Where the files go on the Pi, and what the unit runs: the README and the unit agree on these. */
 export const BUNDLE_DEFAULTS = {
-  installDir: '/etc/punchgate',
-  dataDir: '/var/lib/punchgate',
-  executable: '/usr/local/bin/punchgate',
-  serviceUser: 'punchgate',
+  installDir: PI_LAYOUT.configDir,
+  dataDir: PI_LAYOUT.dataDir,
+  executable: PI_LAYOUT.executable,
+  serviceUser: PI_LAYOUT.serviceUser,
 } as const;
 
 /** Paths written unquoted into a systemd unit and shell commands: absolute, no whitespace or quotes. */
@@ -150,67 +152,11 @@ function ensureTrailingNewline(text: string): string {
 }
 
 /**
- * The systemd unit. Hardening that leaves the gateway its hardware: the serial readers through the
- * dialout group, Bluetooth (noble/bleno open raw HCI sockets) through CAP_NET_RAW/CAP_NET_ADMIN
- * and AF_BLUETOOTH. Deliberately absent: PrivateDevices= (hides /dev/ttyUSB*), ProtectClock=
- * (implies a device allow-list that blocks serial ports on systemd before 253), and
- * MemoryDenyWriteExecute= (Node's JIT needs writable executable memory).
+ * The systemd unit: the same text punchgate-install writes (provisioning/pi/units.ts), with this
+ * device named in its Description.
  */
 export function systemdUnit(settings: Pick<BundleSettings, 'deviceId' | 'siteId' | 'installDir' | 'dataDir' | 'executable'>): string {
-  const stateDirectory = settings.dataDir.startsWith('/var/lib/') ? settings.dataDir.slice('/var/lib/'.length) : undefined;
-  return [
-    '# punchgate gateway: made by the dashboard at enrolment (see README.md).',
-    '[Unit]',
-    `Description=punchgate gateway ${settings.deviceId} (site ${settings.siteId})`,
-    `Documentation=file://${settings.installDir}/${README_FILE}`,
-    'Wants=network-online.target',
-    'After=network-online.target',
-    '# Never give up restarting: a gateway that stops records no punches.',
-    'StartLimitIntervalSec=0',
-    '',
-    '[Service]',
-    'Type=simple',
-    `User=${BUNDLE_DEFAULTS.serviceUser}`,
-    `Group=${BUNDLE_DEFAULTS.serviceUser}`,
-    '# The serial badge readers (/dev/ttyUSB*, /dev/ttyACM*, /dev/ttyAMA*) belong to dialout.',
-    'SupplementaryGroups=dialout',
-    `ExecStart=${settings.executable} gateway --config ${settings.installDir}/${GATEWAY_CONFIG_FILE}`,
-    'Restart=always',
-    'RestartSec=5',
-    '# SIGTERM first: the gateway closes its SQLite store and says goodbye to the broker.',
-    'TimeoutStopSec=30',
-    'Environment=NODE_ENV=production',
-    ...(stateDirectory ? [`# ${settings.dataDir}, made and owned by the service user.`, `StateDirectory=${stateDirectory}`, 'StateDirectoryMode=0750'] : [`ReadWritePaths=${settings.dataDir}`]),
-    `WorkingDirectory=${settings.dataDir}`,
-    'UMask=0077',
-    '# Bluetooth: BLE tag scanning and the rotating beacon use raw HCI sockets.',
-    'AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN',
-    'CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN',
-    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK AF_BLUETOOTH',
-    'NoNewPrivileges=yes',
-    'ProtectSystem=strict',
-    'ProtectHome=yes',
-    'PrivateTmp=yes',
-    'ProtectKernelTunables=yes',
-    'ProtectKernelModules=yes',
-    'ProtectKernelLogs=yes',
-    'ProtectControlGroups=yes',
-    'ProtectHostname=yes',
-    'RestrictNamespaces=yes',
-    'RestrictRealtime=yes',
-    'RestrictSUIDSGID=yes',
-    'LockPersonality=yes',
-    'SystemCallArchitectures=native',
-    'SystemCallFilter=@system-service',
-    '# A refused system call fails (and Node falls back), rather than killing the gateway.',
-    'SystemCallErrorNumber=EPERM',
-    '# Not set on purpose: PrivateDevices= hides the serial ports; ProtectClock= implies a device',
-    '# allow-list that blocks them on older systemd; MemoryDenyWriteExecute= breaks Node\'s JIT.',
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
+  return gatewayUnit(settings);
 }
 
 /**
@@ -264,6 +210,8 @@ function readme(settings: BundleSettings, withCa: boolean): string {
     '',
     `Before you start: Raspberry Pi OS (Debian 11 or newer) with Node.js 20 or newer and the punchgate software installed, so that \`${settings.executable} --version\` answers.`,
     '',
+    `On a Pi set up with punchgate-install (docs/deploy-pi.md), one command does the three steps below: \`sudo punchgate-install --bundle ${archive}\`.`,
+    '',
     `### 1. Copy the bundle to the Pi and unpack it into ${dir}`,
     '',
     `Copy \`${archive}\` to the Pi (\`scp ${archive} pi@PI-ADDRESS:\` or a USB stick), then on the Pi:`,
@@ -287,6 +235,8 @@ function readme(settings: BundleSettings, withCa: boolean): string {
     '## 繁體中文',
     '',
     `開始前：Raspberry Pi OS（Debian 11 或以上），已安裝 Node.js 20 或以上及 punchgate 軟件，\`${settings.executable} --version\` 能顯示版本。`,
+    '',
+    `如 Pi 已用 punchgate-install 安裝（見 docs/deploy-pi.md），一個指令即可完成以下三個步驟：\`sudo punchgate-install --bundle ${archive}\`。`,
     '',
     `### 1. 把套件複製到 Pi，並解壓到 ${dir}`,
     '',

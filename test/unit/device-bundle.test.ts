@@ -17,6 +17,7 @@ import {
   type BundleFile,
   type DeviceBundleInput,
 } from '../../provisioning/device-bundle.js';
+import { gatewayUnit } from '../../provisioning/pi/units.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -112,6 +113,13 @@ describe('device enrolment bundle', () => {
   it('writes a systemd unit that runs the gateway as its own user, restarts forever, and keeps serial and Bluetooth usable under the hardening', () => {
     const unit = textOf(buildDeviceBundle(base).files, 'punchgate-gateway.service');
     const settings = (key: string): string[] => unit.split('\n').filter((line) => line.startsWith(`${key}=`)).map((line) => line.slice(key.length + 1));
+    // The installer's unit (provisioning/pi/units.ts), with this device named in its Description.
+    expect(unit).toBe(gatewayUnit({ deviceId: 'mk-01-door', siteId: 'mk-01' }));
+    expect(settings('Description')).toEqual(['punchgate gateway mk-01-door (site mk-01)']);
+    // READY=1 once started, watchdog pings from the event loop (gateway/systemd-notify.ts).
+    expect(settings('Type')).toEqual(['notify']);
+    expect(settings('NotifyAccess')).toEqual(['main']);
+    expect(settings('WatchdogSec')).toEqual(['30s']);
     expect(settings('ExecStart')).toEqual(['/usr/local/bin/punchgate gateway --config /etc/punchgate/gateway.json']);
     expect(settings('User')).toEqual(['punchgate']);
     expect(settings('Restart')).toEqual(['always']);
@@ -145,6 +153,8 @@ describe('device enrolment bundle', () => {
     expect(readme).toContain('sudo chown punchgate:punchgate /etc/punchgate/secret');
     expect(readme).toContain('sudo cp /etc/punchgate/punchgate-gateway.service /etc/systemd/system/');
     expect(readme).toContain('sudo systemctl enable --now punchgate-gateway');
+    // The installer's one-command way, in both languages.
+    expect(readme.split('sudo punchgate-install --bundle punchgate-enrol-mk-01-door.tar.gz')).toHaveLength(3);
     expect(readme).toContain('mqtts://broker.example.hk:8883');
     expect(readme).toContain('Mong Kok 旺角 (mk-01)');
   });
