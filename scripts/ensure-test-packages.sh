@@ -21,6 +21,10 @@ declare -A package_for=(
   [pdftoppm]=poppler-utils
   # ...and look inside an XLSX (a zip) for formula elements.
   [unzip]=unzip
+  # The Raspberry Pi installer (provisioning/pi/install.sh) is kept shellcheck-clean, and its
+  # systemd units are checked with systemd-analyze verify.
+  [shellcheck]=shellcheck
+  [systemd-analyze]=systemd
 )
 
 missing=()
