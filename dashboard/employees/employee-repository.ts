@@ -10,7 +10,7 @@ import { actorNameOf, type BadgeView, type ConsentView, type EmployeeStatus, typ
  * hold the transaction (EmployeeService).
  */
 
-interface EmployeeRow {
+export interface EmployeeRow {
   employee_number: string;
   name: string;
   name_zh: string | null;

@@ -6,6 +6,7 @@ import type { ImportContext, ImportError, ValidEmployeeRow } from '../../provisi
 import type { AuditLog } from '../auth/audit.js';
 import { hashPassword, oneTimePassword } from '../auth/passwords.js';
 import type { DepartmentRepository } from './department-repository.js';
+import type { EmployeeRow } from './employee-repository.js';
 import type { EmployeeService } from './employee-service.js';
 import type { Access } from './employee-model.js';
 import { usernameOf, type LinkedAccount, type LinkedAccounts } from './linked-accounts.js';
@@ -251,18 +252,7 @@ export class EmployeeSync {
         credentials.set(row.employee_number, [...(credentials.get(row.employee_number) ?? []), { kind: row.credential_kind, uid: row.credential_uid } as Credential]);
       }
       const consent = new Set((await db.all<{ employee_number: string }>(`SELECT employee_number FROM ble_consents WHERE withdrawn_at IS NULL AND employee_number IN (${list})`, chunk)).map((row) => row.employee_number));
-      for (const row of await db.all<{
-        employee_number: string;
-        name: string;
-        name_zh: string | null;
-        department: string | null;
-        rank: string | null;
-        phone: string | null;
-        email: string | null;
-        active_from: string | null;
-        active_until: string | null;
-        status: string;
-      }>(`SELECT employee_number, name, name_zh, department, rank, phone, email, active_from, active_until, status FROM employees WHERE employee_number IN (${list})`, chunk)) {
+      for (const row of await db.all<EmployeeRow>(`SELECT * FROM employees WHERE employee_number IN (${list})`, chunk)) {
         const account = linked.get(row.employee_number);
         result.set(row.employee_number, {
           employeeNumber: row.employee_number,

@@ -10,18 +10,9 @@ import type { ImportRole, ValidEmployeeRow } from './validate-rows.js';
  */
 
 /** An employee as the database holds it now, in the terms of an import record. */
-export interface CurrentEmployee {
+export interface CurrentEmployee extends Omit<EmployeeFields, 'sites'> {
   employeeNumber: string;
-  name: string;
-  nameZh: string | null;
-  department: string | null;
-  rank: string | null;
-  phone: string | null;
-  email: string | null;
   sites: readonly string[];
-  activeFrom: string | null;
-  activeUntil: string | null;
-  status: 'active' | 'inactive';
   /** Credentials assigned now: badges and BLE tags. */
   credentials: readonly Credential[];
   bleConsent: boolean;
