@@ -72,9 +72,10 @@ export class KioskHub {
     while (this.counting) await this.counting;
   }
 
-  /** Registers a stream; returns its removal. */
+  /** Registers a stream; returns its removal. A fresh backlog count follows. */
   subscribe(listener: KioskListener): () => void {
     this.listeners.add(listener);
+    this.countBacklog();
     return () => this.listeners.delete(listener);
   }
 
@@ -92,7 +93,8 @@ export class KioskHub {
   }
 
   private tapped(outcome: TapOutcome): void {
-    if (outcome.credential?.kind === 'ble-tag') return;
+    // A gateway without a screen does no work per tap (the periodic count keeps /kiosk/state near).
+    if (this.listeners.size === 0 || outcome.credential?.kind === 'ble-tag') return;
     let verdict: KioskVerdict | undefined;
     try {
       verdict = this.options.verdictOf(outcome);
