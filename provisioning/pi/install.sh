@@ -157,7 +157,7 @@ in_dir() {
 
 # apt-cache without rebuilding its cache files: a dry run reads, it never writes.
 apt_candidate() {
-  apt-cache -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | head -n 1
+  apt-cache -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | sed -n 1p
 }
 has_candidate() {
   local candidate
@@ -165,10 +165,10 @@ has_candidate() {
   [ -n "$candidate" ] && [ "$candidate" != "(none)" ]
 }
 version_at_least() { # version_at_least HAVE WANT (dotted numbers)
-  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | sed -n 1p)" = "$2" ]
 }
 package_version() { # the "version" of a punchgate package.json
-  sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$1" | head -n 1
+  sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$1" | sed -n 1p
 }
 is_punchgate_tree() {
   [ -f "$1/package.json" ] && grep -q '^  "name": *"punchgate"' "$1/package.json" && [ -f "$1/provisioning/pi/install.sh" ]
@@ -233,12 +233,16 @@ if [ -n "$RELEASE" ]; then
   else
     step "unpack the release $RELEASE"
     # One folder punchgate-VERSION/ of plain files and folders, nothing that climbs out of it.
-    top=$(tar -tzf "$RELEASE" | sed -n '1s#/.*##p')
-    [[ $top =~ ^punchgate-[0-9A-Za-z.+-]+$ ]] || die "$RELEASE is not a punchgate release archive (its first entry is not punchgate-VERSION/)"
-    if tar -tzf "$RELEASE" | grep -Ev "^$top(/|\$)" | grep -q . || tar -tzf "$RELEASE" | grep -Eq '(^|/)\.\.(/|$)'; then
+    # Listed once into variables: under pipefail, `tar | grep -q` fails when grep stops early.
+    listing=$(tar -tzf "$RELEASE") || die "$RELEASE is not a .tar.gz"
+    long_listing=$(tar -tvzf "$RELEASE")
+    top=$(sed -n '1s#/.*##p' <<<"$listing")
+    [[ $top =~ ^punchgate-[0-9][0-9A-Za-z.+-]*$ ]] || die "$RELEASE is not a punchgate release archive (its first entry is not punchgate-VERSION/)"
+    grep -qx "$top/provisioning/pi/install.sh" <<<"$listing" || die "$RELEASE is not a punchgate release archive (no provisioning/pi/install.sh)"
+    if [ -n "$(grep -Ev "^${top//./\\.}(/|\$)" <<<"$listing" || true)" ] || grep -Eq '(^|/)\.\.(/|$)' <<<"$listing"; then
       die "$RELEASE holds paths outside $top/: refused"
     fi
-    if tar -tvzf "$RELEASE" | grep -Evq '^[-d]'; then
+    if grep -Evq '^[-d]' <<<"$long_listing"; then
       die "$RELEASE holds links or devices: refused"
     fi
     unpack_dir="$INSTALL_ROOT/releases/.unpack-$$"
@@ -410,7 +414,8 @@ if [ -n "$BUNDLE" ]; then
   while IFS= read -r entry; do
     [[ $entry =~ ^$top/([A-Za-z0-9][A-Za-z0-9._-]*)?$ ]] || die "$BUNDLE holds an unexpected path \"$entry\": refused"
   done <<<"$entries"
-  if tar -tvzf "$BUNDLE" | grep -Evq '^[-d]'; then die "$BUNDLE holds links or devices: refused"; fi
+  long_listing=$(tar -tvzf "$BUNDLE")
+  if grep -Evq '^[-d]' <<<"$long_listing"; then die "$BUNDLE holds links or devices: refused"; fi
   for required in gateway.json secret; do
     grep -qx "$top/$required" <<<"$entries" || die "$BUNDLE has no $required"
   done

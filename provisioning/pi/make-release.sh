@@ -31,7 +31,7 @@ out=$(cd "$out" && pwd)
 
 cd "$root"
 git rev-parse --is-inside-work-tree >/dev/null 2>&1 || die "$root is not a git checkout"
-version=$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' package.json | head -n 1)
+version=$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' package.json | sed -n 1p)
 [[ $version =~ ^[0-9A-Za-z.+-]+$ ]] || die "cannot read the version in package.json"
 if [ "$build" -eq 1 ]; then
   npm run build >&2

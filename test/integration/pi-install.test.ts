@@ -33,6 +33,24 @@ const TARGETS = [
 ];
 const MODIFYING = /^\d+ +(?:(?:openat|open|creat)\(.*O_(?:WRONLY|RDWR|CREAT|TRUNC)|(?:unlink|unlinkat|rename|renameat|renameat2|mkdir|mkdirat|rmdir|chmod|fchmod|fchmodat|chown|fchown|fchownat|lchown|link|linkat|symlink|symlinkat|truncate|ftruncate|mknod|mknodat|utimensat)\()/;
 
+/**
+ * The traced calls that change a file anywhere but in the run's own temp dir (and /dev/null,
+ * /dev/tty): every path a line names, quoted or as a descriptor's `<path>` (strace -y), must be
+ * one of those for the line to be let through.
+ */
+function changesOutside(trace: string, scratch: string): string[] {
+  const allowed = (file: string): boolean => file.startsWith(`${scratch}/`) || file === scratch || /^\/dev\/(null|tty)$/.test(file);
+  return trace
+    .split('\n')
+    .filter((line) => MODIFYING.test(line))
+    .filter((line) => {
+      // The working directory strace names after AT_FDCWD is not written to; a relative path would be.
+      const named = line.replace(/AT_FDCWD<[^>]*>/g, 'AT_FDCWD');
+      const paths = [...named.matchAll(/"([^"]*)"|<(\/[^>]*)>/g)].map((match) => match[1] ?? match[2] ?? '');
+      return paths.length === 0 || !paths.every(allowed);
+    });
+}
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -64,17 +82,14 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
     if (options.asNobody) command = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...command];
     if (options.trace) {
       requireCommand('strace', 'strace');
-      command = ['strace', '-f', '-qq', '-e', 'signal=none', '-o', traceFile, '-e', `trace=${MODIFYING_CALLS}`, ...command];
+      command = ['strace', '-f', '-y', '-qq', '-e', 'signal=none', '-o', traceFile, '-e', `trace=${MODIFYING_CALLS}`, ...command];
     }
     const [program, ...rest] = command;
     // bash keeps here-documents in TMPDIR: the one place a dry run may write.
     const result = spawnSync(program as string, rest, { encoding: 'utf8', env: { ...process.env, TMPDIR: scratch }, timeout: 60_000 });
     let changes: string[] = [];
     if (options.trace) {
-      changes = (await readFile(traceFile, 'utf8'))
-        .split('\n')
-        .filter((line) => MODIFYING.test(line))
-        .filter((line) => !/"\/dev\/(null|tty)"/.test(line) && !line.includes(`"${scratch}`));
+      changes = changesOutside(await readFile(traceFile, 'utf8'), scratch);
     }
     return { code: result.status, stdout: result.stdout, stderr: result.stderr, changes };
   }
@@ -166,8 +181,8 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
     await writeFile(control, `#!/usr/bin/env bash\necho x > ${target}\n`);
     const scratch = await mkdtemp(path.join(dir, 'control-'));
     const traceFile = path.join(scratch, 'trace.txt');
-    spawnSync('strace', ['-f', '-qq', '-e', 'signal=none', '-o', traceFile, '-e', `trace=${MODIFYING_CALLS}`, 'bash', control], { env: { ...process.env, TMPDIR: scratch } });
-    const changes = (await readFile(traceFile, 'utf8')).split('\n').filter((line) => MODIFYING.test(line)).filter((line) => !/"\/dev\/(null|tty)"/.test(line) && !line.includes(`"${scratch}`));
+    spawnSync('strace', ['-f', '-y', '-qq', '-e', 'signal=none', '-o', traceFile, '-e', `trace=${MODIFYING_CALLS}`, 'bash', control], { env: { ...process.env, TMPDIR: scratch } });
+    const changes = changesOutside(await readFile(traceFile, 'utf8'), scratch);
     expect(changes.some((line) => line.includes(target))).toBe(true);
   });
 
@@ -277,6 +292,28 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
     const refused = await run(['--dry-run', '--release', bundle]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('is not a punchgate release archive');
+  });
+
+  it('refuses a release archive holding a link or a path outside its folder, however long the archive', async () => {
+    // Long enough that tar is still listing when the first bad entry has been seen.
+    const tree = await mkdtemp(path.join(dir, 'bad-release-'));
+    const top = path.join(tree, 'punchgate-9.9.9');
+    await mkdir(path.join(top, 'provisioning/pi'), { recursive: true });
+    await writeFile(path.join(top, 'provisioning/pi/install.sh'), '#!/usr/bin/env bash\n');
+    await symlink('/etc/shadow', path.join(top, 'a-link'));
+    await mkdir(path.join(top, 'many'));
+    for (let index = 0; index < 3000; index += 1) await writeFile(path.join(top, 'many', `file-${index}`), '');
+    const linked = path.join(tree, 'linked.tar.gz');
+    expect(spawnSync('tar', ['-czf', linked, '-C', tree, 'punchgate-9.9.9/provisioning', 'punchgate-9.9.9/a-link', 'punchgate-9.9.9/many']).status).toBe(0);
+    const withLink = await run(['--dry-run', '--release', linked]);
+    expect(withLink.code).toBe(1);
+    expect(withLink.stderr).toContain('holds links or devices: refused');
+    await rm(path.join(top, 'a-link'));
+    const outside = path.join(tree, 'outside.tar.gz');
+    expect(spawnSync('tar', ['-czf', outside, '-C', tree, 'punchgate-9.9.9/provisioning', 'punchgate-9.9.9/many', '--transform', 's,^punchgate-9.9.9/many/file-1$,punchgate-9x9x9/file-1,']).status).toBe(0);
+    const escaped = await run(['--dry-run', '--release', outside]);
+    expect(escaped.code).toBe(1);
+    expect(escaped.stderr).toContain('holds paths outside punchgate-9.9.9/: refused');
   });
 
   it('agrees with provisioning/pi/units.ts on the layout', async () => {
