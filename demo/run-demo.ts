@@ -157,6 +157,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
   devices (API):    curl -H 'Authorization: Bearer ${apiToken}' ${dashboard.url}/api/v1/devices
   MQTT broker:      ${dashboard.brokerUrl}
   gateway:          ${gateway.url}/health
+  kiosk screen:     ${gateway.url}/kiosk  (what the door's display shows; each demo tap appears there)
   metrics:          ${gateway.url}/metrics  and  curl -H 'Authorization: Bearer ${apiToken}' ${dashboard.url}/metrics
 Press Ctrl+C to stop.`);
 
