@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,9 +16,13 @@ import { requireCommand } from '../support/pty-pair.js';
  */
 
 const installer = path.join(repoRoot, 'provisioning/pi/install.sh');
+const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+/** The Node.js the installer finds on PATH (it keeps it: new enough). */
+const pathNode = spawnSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).stdout.trim();
+const pathNodeVersion = spawnSync(pathNode, ['--version'], { encoding: 'utf8' }).stdout.trim();
 const makeRelease = path.join(repoRoot, 'provisioning/pi/make-release.sh');
 
-/** What a dry run must leave as it found it (none of it exists on this machine). */
+/** What a dry run must leave as it found it. */
 const TARGETS = [
   PI_LAYOUT.configDir,
   PI_LAYOUT.installRoot,
@@ -108,7 +112,8 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
   const steps = (output: string): string[] => output.split('\n').filter((line) => line.startsWith('== ')).map((line) => line.replace(/^== \d+\. /, ''));
 
   it('prints every step of a first install with an enrolment bundle, in order, and changes nothing', async () => {
-    for (const target of TARGETS) expect(existsSync(target), `${target} exists before the test`).toBe(false);
+    const before = TARGETS.map((target) => [target, existsSync(target)]);
+    const userBefore = spawnSync('id', ['-u', 'punchgate']).status;
     const result = await run(['--dry-run', '--bundle', bundle], { trace: true });
     expect(result.stderr).not.toMatch(/punchgate-install:/);
     expect(result.code).toBe(0);
@@ -116,7 +121,7 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
       'check this machine',
       'system packages (BlueZ, build tools for the native modules, cage and Chromium for the kiosk)',
       'Node.js 20.19.0 or newer',
-      'punchgate 0.1.0 in /opt/punchgate/releases/0.1.0',
+      `punchgate ${version} in /opt/punchgate/releases/${version}`,
       'accounts and folders',
       'badge readers: udev rules for stable names and the dialout group',
       "journald: the gateway's logs, kept small",
@@ -126,18 +131,19 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
       'services',
       'done',
     ]);
-    const node = process.execPath;
+    const node = pathNode;
+    const release = `/opt/punchgate/releases/${version}`;
     expectInOrder(result.stdout, [
       '   dry run: nothing is changed; each step shows what it would do',
       '+ apt-get update',
       '+ env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bluez rfkill ca-certificates curl gnupg python3 build-essential cage chromium',
-      `   keeping Node.js ${process.version} (${node})`,
-      '+ install -d -m 0755 /opt/punchgate/releases/0.1.0.new',
-      `+ tar -C ${repoRoot} --exclude=./node_modules --exclude=./.git -cf - . | tar -C /opt/punchgate/releases/0.1.0.new -xf -`,
-      '+ (cd /opt/punchgate/releases/0.1.0.new && npm pkg delete scripts.prepare)',
-      '+ (cd /opt/punchgate/releases/0.1.0.new && npm ci --omit=dev --no-audit --no-fund)',
-      '+ mv -T /opt/punchgate/releases/0.1.0.new /opt/punchgate/releases/0.1.0',
-      '+ ln -sfn releases/0.1.0 /opt/punchgate/current.new',
+      `   keeping Node.js ${pathNodeVersion} (${node})`,
+      `+ install -d -m 0755 ${release}.new`,
+      `+ tar -C ${repoRoot} --exclude=./node_modules --exclude=./.git -cf - . | tar -C ${release}.new -xf -`,
+      `+ (cd ${release}.new && npm pkg delete scripts.prepare)`,
+      `+ (cd ${release}.new && npm ci --omit=dev --no-audit --no-fund)`,
+      `+ mv -T ${release}.new ${release}`,
+      `+ ln -sfn releases/${version} /opt/punchgate/current.new`,
       '+ mv -T /opt/punchgate/current.new /opt/punchgate/current',
       '+ write /usr/local/bin/punchgate (mode 0755, root:root)',
       `    | exec ${node} /opt/punchgate/current/dist/bin/punchgate.js "$@"`,
@@ -156,7 +162,7 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
       // The secret: the gateway's account alone may read it.
       '+ install -m 0600 -o punchgate -g punchgate /run/punchgate-enrol.XXXXXX/secret /etc/punchgate/secret',
       '+ rm -rf /run/punchgate-enrol.XXXXXX',
-      `+ ${node} /opt/punchgate/releases/0.1.0/dist/provisioning/pi/write-units.js --out /etc/systemd/system --pam-dir /etc/pam.d --config /etc/punchgate/gateway.json --executable /usr/local/bin/punchgate --browser /usr/bin/chromium`,
+      `+ ${node} ${release}/dist/provisioning/pi/write-units.js --out /etc/systemd/system --pam-dir /etc/pam.d --config /etc/punchgate/gateway.json --executable /usr/local/bin/punchgate --browser /usr/bin/chromium`,
       '+ systemctl daemon-reload',
       '+ systemctl disable --now bluetooth.service',
       '+ systemctl mask bluetooth.service',
@@ -170,8 +176,8 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
     // No NodeSource: this machine's Node.js is new enough. No root-only tool ran for real.
     expect(result.stdout).not.toContain('nodesource');
     expect(result.changes).toEqual([]);
-    for (const target of TARGETS) expect(existsSync(target), target).toBe(false);
-    expect(spawnSync('id', ['-u', 'punchgate']).status).not.toBe(0);
+    expect(TARGETS.map((target) => [target, existsSync(target)])).toEqual(before);
+    expect(spawnSync('id', ['-u', 'punchgate']).status).toBe(userBefore);
   });
 
   it('has a change check that can fail: a write is caught (the control)', async () => {
@@ -196,14 +202,16 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
   });
 
   it('installs Node.js from NodeSource when asked for a newer major than the one present', async () => {
-    const result = await run(['--dry-run', '--node-major', '22'], { trace: true });
+    // One major above the Node.js present, whichever it is.
+    const newer = Number(/^v(\d+)/.exec(pathNodeVersion)?.[1]) + 1;
+    const result = await run(['--dry-run', '--node-major', String(newer)], { trace: true });
     expect(result.code).toBe(0);
     expectInOrder(result.stdout, [
-      `   Node.js v${process.versions.node} is too old; installing Node.js 22 from NodeSource (Debian 12 has 18)`,
+      `   Node.js ${pathNodeVersion} is too old; installing Node.js ${newer} from NodeSource (Debian 12 has 18)`,
       '+ install -d -m 0755 /etc/apt/keyrings',
       '+ curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg',
       '+ write /etc/apt/sources.list.d/nodesource.list (mode 0644, root:root)',
-      '    | deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_22.x nodistro main',
+      `    | deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_${newer}.x nodistro main`,
       '+ write /etc/apt/preferences.d/nodesource (mode 0644, root:root)',
       '    | Pin: origin deb.nodesource.com',
       '+ env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs',
@@ -271,20 +279,20 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
     expect(made.stderr).toBe('');
     expect(made.status).toBe(0);
     const archive = made.stdout.trim();
-    expect(archive).toBe(path.join(out, 'punchgate-0.1.0.tar.gz'));
+    expect(archive).toBe(path.join(out, `punchgate-${version}.tar.gz`));
     const listing = spawnSync('tar', ['-tzf', archive], { encoding: 'utf8' }).stdout.split('\n');
     for (const file of ['package.json', 'package-lock.json', 'dist/bin/punchgate.js', 'dist/provisioning/pi/write-units.js', 'dist/gateway/systemd-notify.js', 'provisioning/pi/install.sh', 'provisioning/pi/70-punchgate-readers.rules']) {
-      expect(listing, file).toContain(`punchgate-0.1.0/${file}`);
+      expect(listing, file).toContain(`punchgate-${version}/${file}`);
     }
-    expect(listing.filter((entry) => /^punchgate-0\.1\.0\/(test|node_modules|\.git)\//.test(entry))).toEqual([]);
-    expect(listing.filter((entry) => entry !== '' && !entry.startsWith('punchgate-0.1.0/'))).toEqual([]);
+    expect(listing.filter((entry) => /^[^/]+\/(test|node_modules|\.git)\//.test(entry))).toEqual([]);
+    expect(listing.filter((entry) => entry !== '' && !entry.startsWith(`punchgate-${version}/`))).toEqual([]);
 
     const result = await run(['--dry-run', '--release', archive, '--bundle', bundle], { trace: true });
     expect(result.code).toBe(0);
     expectInOrder(result.stdout, [
       `== 2. unpack the release ${archive}`,
       `+ install -d -m 0755 /opt/punchgate/releases /opt/punchgate/releases/.unpack-${/\.unpack-(\d+)/.exec(result.stdout)?.[1]}`,
-      `+ exec bash /opt/punchgate/releases/.unpack-${/\.unpack-(\d+)/.exec(result.stdout)?.[1]}/punchgate-0.1.0/provisioning/pi/install.sh --dry-run --bundle ${bundle}`,
+      `+ exec bash /opt/punchgate/releases/.unpack-${/\.unpack-(\d+)/.exec(result.stdout)?.[1]}/punchgate-${version}/provisioning/pi/install.sh --dry-run --bundle ${bundle}`,
     ]);
     expect(result.changes).toEqual([]);
 
