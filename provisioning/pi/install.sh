@@ -457,6 +457,9 @@ instance="${BLUETOOTH_UNIT/@./@$ADAPTER.}"
 if [ "$KEEP_BLUETOOTHD" -eq 1 ]; then
   note "keeping bluetoothd (--keep-bluetoothd): it powers the adapter; the rotating beacon cannot advertise beside it"
   run systemctl disable "$instance"
+  # An earlier install may have masked it.
+  run systemctl unmask bluetooth.service
+  run systemctl enable --now bluetooth.service
 else
   # bleno needs bluetoothd off (docs/deploy-pi.md); masked so that D-Bus does not start it again.
   run systemctl disable --now bluetooth.service
@@ -479,7 +482,8 @@ if [ -f "$CONFIG_DIR/gateway.json" ] || { [ "$DRY_RUN" -eq 1 ] && [ -n "$BUNDLE"
   fi
   if [ "$KIOSK" -eq 1 ]; then
     run systemctl enable "$KIOSK_UNIT"
-    run systemctl restart "$KIOSK_UNIT"
+    # Not waited for: a Pi without a display still finishes its install (journalctl -u punchgate-kiosk).
+    run systemctl restart --no-block "$KIOSK_UNIT"
   else
     run systemctl disable --now "$KIOSK_UNIT"
   fi

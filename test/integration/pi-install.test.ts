@@ -170,7 +170,7 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
       '+ systemctl enable punchgate-gateway.service',
       '+ systemctl restart punchgate-gateway.service',
       '+ systemctl enable punchgate-kiosk.service',
-      '+ systemctl restart punchgate-kiosk.service',
+      '+ systemctl restart --no-block punchgate-kiosk.service',
       '   dry run: nothing was changed',
     ]);
     // No NodeSource: this machine's Node.js is new enough. No root-only tool ran for real.
@@ -198,7 +198,13 @@ describe('punchgate-install (provisioning/pi/install.sh)', () => {
     expect(result.stdout).toContain('+ env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bluez rfkill ca-certificates curl gnupg python3 build-essential\n');
     expect(result.stdout).not.toMatch(/useradd .*punchgate-kiosk|systemctl (enable|restart) punchgate-kiosk/);
     expect(result.stdout).not.toContain('systemctl mask bluetooth.service');
-    expectInOrder(result.stdout, ['+ systemctl disable punchgate-bluetooth@hci1.service', '+ systemctl restart punchgate-gateway.service', '+ systemctl disable --now punchgate-kiosk.service']);
+    expectInOrder(result.stdout, [
+      '+ systemctl disable punchgate-bluetooth@hci1.service',
+      '+ systemctl unmask bluetooth.service',
+      '+ systemctl enable --now bluetooth.service',
+      '+ systemctl restart punchgate-gateway.service',
+      '+ systemctl disable --now punchgate-kiosk.service',
+    ]);
   });
 
   it('installs Node.js from NodeSource when asked for a newer major than the one present', async () => {
