@@ -97,7 +97,7 @@ export class SnapshotBuilder {
     }
     const handsFree = this.options.handsFree ? this.options.handsFree(site) : site.handsFree;
     if (handsFree) presence.handsFree = { enabled: handsFree.enabled, punchOutAfterSeconds: handsFree.punchOutAfterSeconds };
-    return { site: { id: site.id, name: site.name, timeZone: site.timeZone }, roster: base.roster, presence, ...(base.attendance ? { attendance: base.attendance } : {}) };
+    return { site: { id: site.id, name: site.name, timeZone: site.timeZone, ...(site.languages ? { languages: [...site.languages] } : {}) }, roster: base.roster, presence, ...(base.attendance ? { attendance: base.attendance } : {}) };
   }
 
   /** Both steps, for one device at one site. */

@@ -442,6 +442,11 @@ export const centralMigrations: readonly string[] = [
   CREATE INDEX device_enrolments_by_device ON device_enrolments(device_id);
   CREATE INDEX device_enrolments_by_expiry ON device_enrolments(expires_at);
   `,
+  // The languages a site's kiosk screens show (issue 8), as a JSON list such as ["zh-HK","en"];
+  // NULL: English and Traditional Chinese together, the default.
+  `
+  ALTER TABLE sites ADD COLUMN languages TEXT;
+  `,
 ];
 
 export async function migrateCentral(db: Database): Promise<void> {

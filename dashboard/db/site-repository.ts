@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BeaconRegistration, BeaconRegistrations } from '../../core/beacon/beacon-registry.js';
 import { factorsOf, SiteLocationPolicy } from '../../core/location/index.js';
+import { SiteLanguages, type SiteLanguage } from '../../core/config-snapshot.js';
 import type { Database } from '../../platform/sqlite.js';
 
 /**
@@ -48,6 +49,8 @@ export interface Site {
   policy: SiteLocationPolicy;
   handsFree: SiteHandsFree;
   beacons: BeaconRegistration[];
+  /** The kiosk screens' languages, in order; null: both at once (the default). */
+  languages: SiteLanguage[] | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -65,6 +68,8 @@ export interface SiteWrite {
   addressZh?: string | null;
   /** `undefined` keeps the stored setting (off for a new site). */
   handsFree?: SiteHandsFree;
+  /** `undefined` keeps the stored languages (the default for a new site); null resets to the default. */
+  languages?: SiteLanguage[] | null;
 }
 
 interface SiteRow {
@@ -77,6 +82,7 @@ interface SiteRow {
   policy: string;
   hands_free: string | null;
   beacons: string;
+  languages: string | null;
   created_at: string;
   updated_at: string;
   [column: string]: string | number | null;
@@ -216,6 +222,8 @@ export const SiteView = z.object({
   policy: z.record(z.string(), z.unknown()),
   handsFree: z.object({ enabled: z.boolean(), punchOutAfterSeconds: z.number().int() }),
   beacons: z.array(BeaconView),
+  /** The kiosk screens' languages, in order; null: English and Traditional Chinese together. */
+  languages: z.array(z.string()).nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -242,6 +250,7 @@ export function toSiteView(site: Site): SiteView {
     policy: { ...site.policy },
     handsFree: { ...site.handsFree },
     beacons: site.beacons.map(toBeaconView),
+    languages: site.languages ? [...site.languages] : null,
     createdAt: site.createdAt,
     updatedAt: site.updatedAt,
   };
@@ -259,6 +268,7 @@ function toSite(row: SiteRow): Site {
     policy: SiteLocationPolicy.parse(JSON.parse(row.policy)),
     handsFree: row.hands_free ? SiteHandsFree.parse(JSON.parse(row.hands_free)) : { ...HANDS_FREE_OFF },
     beacons: BeaconRegistrations.parse(JSON.parse(row.beacons)),
+    languages: row.languages ? SiteLanguages.parse(JSON.parse(row.languages)) : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -297,16 +307,17 @@ export class SiteRepository {
         policy: JSON.stringify(site.policy),
         hands_free: handsFree,
         beacons: JSON.stringify(beacons),
+        languages: site.languages === undefined ? (existing?.languages ?? null) : site.languages === null ? null : JSON.stringify(SiteLanguages.parse(site.languages)),
         created_at: existing?.created_at ?? at,
         updated_at: at,
       };
       await this.db.run(
-        `INSERT INTO sites (id, name, name_zh, address, address_zh, time_zone, policy, hands_free, beacons, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO sites (id, name, name_zh, address, address_zh, time_zone, policy, hands_free, beacons, languages, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, name_zh = excluded.name_zh, address = excluded.address,
            address_zh = excluded.address_zh, time_zone = excluded.time_zone, policy = excluded.policy,
-           hands_free = excluded.hands_free, beacons = excluded.beacons, updated_at = excluded.updated_at`,
-        [row.id, row.name, row.name_zh, row.address, row.address_zh, row.time_zone, row.policy, row.hands_free, row.beacons, row.created_at, row.updated_at],
+           hands_free = excluded.hands_free, beacons = excluded.beacons, languages = excluded.languages, updated_at = excluded.updated_at`,
+        [row.id, row.name, row.name_zh, row.address, row.address_zh, row.time_zone, row.policy, row.hands_free, row.beacons, row.languages, row.created_at, row.updated_at],
       );
       await this.db.run('UPDATE site_revision SET revision = revision + 1 WHERE id = 1');
       const written = toSite(row);
@@ -436,7 +447,7 @@ export class SiteRepository {
     return new Map(
       rows.map((row) => [
         row.id,
-        createHash('sha256').update(JSON.stringify([row.name, row.name_zh, row.time_zone, row.policy, row.beacons, row.hands_free])).digest('hex'),
+        createHash('sha256').update(JSON.stringify([row.name, row.name_zh, row.time_zone, row.policy, row.beacons, row.hands_free, row.languages])).digest('hex'),
       ]),
     );
   }

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BeaconRegistration, BeaconRegistrations } from '../../core/beacon/beacon-registry.js';
 import { factorsOf, SiteLocationPolicy } from '../../core/location/index.js';
+import { SiteLanguages } from '../../core/config-snapshot.js';
 import { EntityId } from '../../core/punch.js';
 import { DEFAULT_TIME_ZONE, TimeZone } from '../../core/time.js';
 import type { AuditLog } from '../auth/audit.js';
@@ -83,6 +84,8 @@ export const SiteBody = z
     policy: SiteLocationPolicy,
     /** Hands-free punching with staff BLE tags at the site's gateways; off when left out. */
     handsFree: SiteHandsFree.optional(),
+    /** The kiosk screens' languages, in order (`en`, `zh-HK`); left out or null: both at once, English first. */
+    languages: SiteLanguages.nullable().optional(),
     beacons: z
       .array(z.unknown(), { error: 'beacons must be a list' })
       .max(MAX_SITE_BEACONS, `a site may register at most ${MAX_SITE_BEACONS} beacons`)
@@ -183,6 +186,7 @@ export const siteRoutes: FastifyPluginAsync<SiteRoutesOptions> = async (app, opt
             timeZone: body.timeZone,
             policy: body.policy,
             handsFree: body.handsFree ?? { ...HANDS_FREE_OFF },
+            languages: body.languages ?? null,
             beacons: body.beacons,
           },
           options.now(),

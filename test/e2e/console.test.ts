@@ -220,11 +220,13 @@ describe('web console in Chromium', () => {
     await page.locator('[data-test="site-address-zh"]').fill('九龍旺角港鐵站 3 號舖');
     await page.locator('[data-test="hands-free"]').check();
     await page.locator('[data-test="punch-out-after"]').fill('900');
+    await page.locator('[data-test="site-languages"]').selectOption('zh-HK,en');
     await Promise.all([page.waitForEvent('load'), page.locator('[data-test="save-site"]').click()]);
     await settled();
     const saved = (await api('GET', '/sites/mk-01')).body.site;
-    expect(saved).toMatchObject({ address: 'Shop 3, Mong Kok MTR Station, Kowloon', addressZh: '九龍旺角港鐵站 3 號舖', handsFree: { enabled: true, punchOutAfterSeconds: 900 } });
+    expect(saved).toMatchObject({ address: 'Shop 3, Mong Kok MTR Station, Kowloon', addressZh: '九龍旺角港鐵站 3 號舖', handsFree: { enabled: true, punchOutAfterSeconds: 900 }, languages: ['zh-HK', 'en'] });
     expect(await page.locator('[data-test="hands-free"]').isChecked()).toBe(true);
+    expect(await page.locator('[data-test="site-languages"]').inputValue()).toBe('zh-HK,en');
 
     // Add an EID beacon for gw-1: sent at once with a key made in the browser, shown only by its fingerprint.
     await page.locator('[data-test="add-beacon"]').click();

@@ -193,11 +193,28 @@ describe('config push: dashboard -> broker -> gateway', () => {
     // The gateway runs with it: hands-free on without a Bluetooth adapter here is one of its problems.
     expect((await gateway!.health()).problems).toEqual(expect.arrayContaining([expect.stringMatching(/hands-free punching is on/)]));
 
+    // The kiosk's languages reach the gateway with the site; the hands-free setting stays.
+    const chineseFirst = await dashboard.http.inject({ method: 'PUT', url: '/api/v1/sites/mk-01', headers: admin, payload: site({ languages: ['zh-HK', 'en'], handsFree: { enabled: true, punchOutAfterSeconds: 900 } }) });
+    expect(chineseFirst.statusCode, chineseFirst.body).toBe(200);
+    const withLanguages = await waitFor("the site's languages in gw-1's config", async () => {
+      const snapshot = await published('gw-1');
+      return snapshot?.site.languages ? snapshot : undefined;
+    }, 5000);
+    expect(withLanguages.site).toEqual({ id: 'mk-01', name: 'Mong Kok', timeZone: 'Asia/Hong_Kong', languages: ['zh-HK', 'en'] });
+    await applied(withLanguages.version);
+    // Back to the default (both, English first): the snapshot says nothing, as before the setting existed.
+    expect((await dashboard.http.inject({ method: 'PUT', url: '/api/v1/sites/mk-01', headers: admin, payload: site({ handsFree: { enabled: true, punchOutAfterSeconds: 900 } }) })).statusCode).toBe(200);
+    const withHandsFreeAgain = await waitFor('the default languages in gw-1\'s config', async () => {
+      const snapshot = await published('gw-1');
+      return snapshot && !snapshot.site.languages ? snapshot : undefined;
+    }, 5000);
+    await applied(withHandsFreeAgain.version);
+
     // An address reaches no gateway: no new version.
     expect((await dashboard.http.inject({ method: 'PUT', url: '/api/v1/sites/mk-01', headers: admin, payload: site({ address: '3 Nathan Road', handsFree: { enabled: true, punchOutAfterSeconds: 900 } }) })).statusCode).toBe(200);
     push.sitesChanged(['mk-01']);
     await push.idle();
-    expect((await published('gw-1'))?.version).toBe(withHandsFree.version);
+    expect((await published('gw-1'))?.version).toBe(withHandsFreeAgain.version);
 
     // gw-1's EID beacon removed by its id: the gateway advertises only the site's iBeacon.
     const stored = (await dashboard.http.inject({ method: 'GET', url: '/api/v1/sites/mk-01', headers: admin })).json<{ site: { beacons: Array<{ id: string; gatewayId?: string }> } }>();
@@ -233,7 +250,7 @@ describe('config push: dashboard -> broker -> gateway', () => {
     await applied(off.version);
     expect((await gateway!.health()).problems.filter((problem) => /hands-free/.test(problem))).toEqual([]);
     const audit = await dashboard.db.all<{ action: string }>("SELECT action FROM audit_log WHERE entity = 'site' AND entity_id = 'mk-01' ORDER BY id");
-    expect(audit.map((row) => row.action)).toEqual(['site.put', 'site.put', 'site.beacon-remove', 'site.beacon-add', 'site.put']);
+    expect(audit.map((row) => row.action)).toEqual(['site.put', 'site.put', 'site.put', 'site.put', 'site.beacon-remove', 'site.beacon-add', 'site.put']);
   }, 60_000);
 
   it('leaves a device pinned by PUT /devices/{id}/config alone until DELETE hands it back', async () => {

@@ -326,6 +326,29 @@ describe('dashboard: /api/v1/sites', () => {
     for (const entry of audit) expect(`${String(entry.before)}${String(entry.after)}`.toUpperCase()).not.toContain(IK_A.toUpperCase());
   });
 
+  it("stores the kiosk's languages in their order, refuses unknown or repeated ones by field, and clears them when a replacement leaves them out", async () => {
+    const put = await call('PUT', '/sites/mk-01', mongKok({ languages: ['zh-HK', 'en'] }));
+    expect(put.status, put.raw).toBe(201);
+    expect(put.body.site).toMatchObject({ languages: ['zh-HK', 'en'] });
+    expect((await call('GET', '/sites/mk-01')).body.site).toMatchObject({ languages: ['zh-HK', 'en'] });
+    expect(await rows('SELECT languages FROM sites')).toEqual([{ languages: '["zh-HK","en"]' }]);
+
+    for (const [languages, field] of [
+      [['fr'], 'languages[0]'],
+      [['en', 'en'], 'languages'],
+      [[], 'languages'],
+    ] as const) {
+      const refused = await call('PUT', '/sites/mk-01', mongKok({ languages }));
+      expect(refused.status, JSON.stringify(languages)).toBe(400);
+      expect(refused.body.issues?.map((issue) => issue.field)).toEqual([field]);
+    }
+    expect(await rows('SELECT languages FROM sites')).toEqual([{ languages: '["zh-HK","en"]' }]);
+
+    const { beacons: _kept, ...withoutBeacons } = mongKok();
+    const replaced = await call('PUT', '/sites/mk-01', withoutBeacons);
+    expect(replaced.body.site).toMatchObject({ languages: null });
+  });
+
   it('adds one beacon (POST): the others stay, the key is never returned, the change is audited', async () => {
     expect((await call('PUT', '/sites/mk-01', mongKok())).status).toBe(201);
     const [before] = await rows('SELECT beacons FROM sites');

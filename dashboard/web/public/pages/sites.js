@@ -99,6 +99,18 @@ function siteEditor(box, context, site) {
   addressText.value = site?.address ?? '';
   const addressZhText = h('textarea', { name: 'addressZh', rows: 2, class: 'prose', lang: 'zh-HK', dataset: { test: 'site-address-zh' } });
   addressZhText.value = site?.addressZh ?? '';
+  // The kiosk's languages as one choice of the four orders that make sense; '' is the default (both, English first).
+  const languagesSelect = select(
+    'languages',
+    [
+      ['', t('sites.languagesBoth')],
+      ['zh-HK,en', t('sites.languagesBothZhFirst')],
+      ['en', t('sites.languagesEn')],
+      ['zh-HK', t('sites.languagesZh')],
+    ],
+    site?.languages?.join(',') ?? '',
+  );
+  languagesSelect.dataset.test = 'site-languages';
   const handsFree = site?.handsFree ?? { enabled: false, punchOutAfterSeconds: 600 };
   const handsFreeBox = checkbox('handsFreeEnabled', handsFree.enabled === true);
   handsFreeBox.dataset.test = 'hands-free';
@@ -148,6 +160,7 @@ function siteEditor(box, context, site) {
         field(t('sites.nameZh'), nameZhInput, { name: 'nameZh' }),
         field(t('sites.address'), addressText, { name: 'address' }),
         field(t('sites.addressZh'), addressZhText, { name: 'addressZh' }),
+        field(t('sites.languages'), languagesSelect, { name: 'languages', hint: t('sites.languagesHint') }),
       ),
       zoneList,
     ),
@@ -341,6 +354,7 @@ function siteEditor(box, context, site) {
             keepRawEvidence: values.keepRawEvidence === true,
           },
           handsFree: { enabled: values.handsFreeEnabled === true, punchOutAfterSeconds: Number(values.punchOutAfterSeconds) },
+          languages: values.languages ? String(values.languages).split(',') : null,
           // A stored site keeps its beacons (left out); a new one is created with those added here.
           ...(site ? {} : { beacons: pending }),
         };
