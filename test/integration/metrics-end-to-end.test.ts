@@ -168,6 +168,9 @@ describe('metrics: a real gateway and dashboard, scraped over HTTP', () => {
   it('tells the dashboard a gateway went offline (its last will), grows its backlog age while the broker is unreachable, and recovers', async () => {
     expect((await tap('04A1B2C3')).kind).toBe('accepted');
     await waitFor('the punch acknowledged', async () => dashboard.ingest.counters.accepted === 1);
+    // ... and the ack back at the gateway: stored at the dashboard is not yet acked in the outbox,
+    // and a link broken in between would leave it pending beside the next one.
+    await waitFor('the ack at the gateway', async () => valueOf(await gatewayMetrics(), 'punchgate_gateway_outbox_punches', { state: 'pending' }) === 0);
 
     proxy.breakLink();
     await waitFor('the dashboard sees gw-1 offline', async () => (await dashboard.devices.get('gw-1'))?.online === false);
