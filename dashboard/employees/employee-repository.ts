@@ -269,6 +269,15 @@ export class EmployeeRepository {
     }
   }
 
+  /** The name the history views show for an actor id (see actorNameOf): one query, for writers that build views themselves. */
+  async actorName(id: string): Promise<string | null> {
+    const row = await this.db.get<{ user_name: string | null; token_name: string | null }>(
+      'SELECT (SELECT username FROM users WHERE id = ?) AS user_name, (SELECT name FROM api_tokens WHERE id = ?) AS token_name',
+      [id, id],
+    );
+    return actorNameOf(id, row?.user_name ?? null, row?.token_name ?? null);
+  }
+
   /** Which of these site ids exist. */
   async existingSites(siteIds: readonly string[]): Promise<Set<string>> {
     if (siteIds.length === 0) return new Set();

@@ -212,6 +212,53 @@ export class EmployeeService {
     });
   }
 
+  /**
+   * A new employee and its badges, for a bulk import that holds the transaction and has checked
+   * them already (reach, sites, badge holders: EmployeeSync): written and audited like put and
+   * assignBadge, without reading back what was just written (the audit rows carry the same views
+   * a read would give). `actorName` is the actor's name as the views show it (repository.actorName).
+   * The unique index on badges in force stays the last guard against a badge held twice.
+   */
+  async createInTransaction(employeeNumber: string, body: EmployeeBody, credentials: readonly Credential[], access: Access, actorName: string | null): Promise<void> {
+    const at = this.now().toISOString();
+    await this.repository.put({ ...body, employeeNumber }, undefined, at);
+    const employee: EmployeeView = {
+      employeeNumber,
+      name: body.name,
+      nameZh: body.nameZh ?? null,
+      department: body.department ?? null,
+      rank: body.rank ?? null,
+      phone: body.phone ?? null,
+      email: body.email ?? null,
+      sites: [...body.sites].sort(),
+      activeFrom: body.activeFrom ?? null,
+      activeUntil: body.activeUntil ?? null,
+      status: body.status,
+      inactiveSince: body.status === 'active' ? null : at,
+      badges: [],
+      bleConsent: null,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.changed({ action: 'employee.create', entity: 'employee', entityId: employeeNumber, before: null, after: employee, actor: access.actor });
+    for (const credential of credentials) {
+      const id = await this.repository.assignBadge(employeeNumber, credential, at, access.actor.id);
+      const badge: BadgeView = {
+        id,
+        employeeNumber,
+        credential: { kind: credential.kind, uid: credential.uid },
+        assignedAt: at,
+        assignedBy: access.actor.id,
+        assignedByName: actorName,
+        revokedAt: null,
+        revokedBy: null,
+        revokedByName: null,
+        revokeReason: null,
+      };
+      await this.changed({ action: 'badge.assign', entity: 'badge', entityId: credentialKey(credential), before: null, after: badge, actor: access.actor });
+    }
+  }
+
   /** put's work, for a caller that holds the transaction (and tells the gateways itself). */
   async putInTransaction(
     employeeNumber: string,

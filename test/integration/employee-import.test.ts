@@ -1,7 +1,12 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAttendanceDashboard, type AttendanceDashboard, type Json } from '../support/attendance-dashboard.js';
+import { DepartmentRepository } from '../../dashboard/employees/department-repository.js';
+import { EmployeeSync } from '../../dashboard/employees/employee-sync.js';
+import { LinkedAccounts } from '../../dashboard/employees/linked-accounts.js';
+import { validateEmployeeText } from '../../provisioning/employee-import/validate-rows.js';
 import { signIn } from '../support/dashboard-auth.js';
+import { testLogger } from '../support/logger.js';
 import { HEADER, csvRow, good } from '../unit/employee-import-fixtures.js';
 
 /**
@@ -114,6 +119,14 @@ describe('employee import: /api/v1/employee-imports', () => {
     expect(summary?.actor_name).toBe('admin');
     expect(JSON.parse(summary!.after)).toMatchObject({ mode: 'upsert', records: 2, create: 2, accountsCreated: 1 });
 
+    // New people are written without reading them back: their audit rows hold exactly what a read gives.
+    const read = (await t.dashboard.employees.repository.get('E3002'))!;
+    const audited = async (action: string, entityId: string) =>
+      JSON.parse((await t.dashboard.db.get<{ after: string }>('SELECT after FROM audit_log WHERE action = ? AND entity_id = ? ORDER BY id DESC LIMIT 1', [action, entityId]))!.after) as Json;
+    expect(await audited('employee.create', 'E3002')).toEqual({ ...read, badges: [], bleConsent: null });
+    expect(await audited('badge.assign', 'mifare:04A1B2C4')).toEqual(read.badges[0]);
+    expect(read.badges[0]).toMatchObject({ assignedByName: 'admin' });
+
     // The store manager made by the import signs in and reaches Mong Kok only.
     const manager = await signIn(t.dashboard.http, 'e3001', commit.body.accounts[0].oneTimePassword);
     expect(manager.status, JSON.stringify(manager.body)).toBe(200);
@@ -193,6 +206,28 @@ describe('employee import: /api/v1/employee-imports', () => {
     // HR imports people without roles.
     expect((await upload('/employee-imports', Buffer.from('employee_number,name\nE5003,Ng\n'), 'hr')).status).toBe(200);
     expect((await upload('/employee-imports', Buffer.from('employee_number,name\nE5004,Ng\n'), 'mgr-mk')).status).toBe(403);
+  });
+
+  it('checks badge holders again inside the commit: a badge given away since the file was checked refuses the commit, naming the row', async () => {
+    const sync = new EmployeeSync({
+      db: t.dashboard.db,
+      employees: t.dashboard.employees,
+      departments: new DepartmentRepository(t.dashboard.db),
+      accounts: new LinkedAccounts(t.dashboard.db, t.dashboard.auth.audit, t.dashboard.auth.users, () => new Date()),
+      audit: t.dashboard.auth.audit,
+      logger: testLogger(),
+    });
+    const checked = validateEmployeeText(`${HEADER}\n${csvRow(good('E5500', { sites: 'mk-01', badges: 'mifare:0E0E0E0E' }))}\n`, await sync.context());
+    expect(checked.errors).toEqual([]);
+    // Meanwhile, in the console:
+    expect((await t.api('PUT', '/employees/E5501', { name: 'Quick', sites: ['mk-01'] })).status).toBe(201);
+    expect((await t.api('POST', '/employees/E5501/badges', { kind: 'mifare', uid: '0E0E0E0E' })).status).toBe(201);
+    const before = await snapshot();
+    const access = { actor: { kind: 'system' as const, id: 'system', name: 'test' }, sites: 'all' as const };
+    await expect(sync.commit({ records: checked.rows, errors: [], mode: 'upsert', access, mayGrantRoles: true, source: 'test' })).rejects.toMatchObject({
+      errors: [{ row: 2, column: 'badges', message: 'badge mifare:0E0E0E0E is assigned to employee E5501; revoke it there first' }],
+    });
+    expect(await snapshot()).toEqual(before);
   });
 
   it('a failure half-way through a commit leaves the database as it was', async () => {
