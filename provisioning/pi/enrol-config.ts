@@ -45,13 +45,13 @@ export async function mergeEnrolmentConfigFiles(nextFile: string, previousFile: 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const [nextFile, previousFile] = process.argv.slice(2);
   if (!nextFile || !previousFile) {
-    console.error('usage: node enrol-config.js NEW_CONFIG PREVIOUS_CONFIG');
+    process.stderr.write('usage: node enrol-config.js NEW_CONFIG PREVIOUS_CONFIG\n');
     process.exitCode = 2;
   } else {
     mergeEnrolmentConfigFiles(nextFile, previousFile).then(
-      (notes) => notes.forEach((note) => console.log(`   ${note}`)),
+      (notes) => notes.forEach((note) => process.stdout.write(`   ${note}\n`)),
       (error: unknown) => {
-        console.error(`enrol-config: ${error instanceof Error ? error.message : String(error)}`);
+        process.stderr.write(`enrol-config: ${error instanceof Error ? error.message : String(error)}\n`);
         process.exitCode = 1;
       },
     );

@@ -134,10 +134,10 @@ export async function writeUnits(argv: string[], io: { stdout: (line: string) =>
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  writeUnits(process.argv.slice(2), { stdout: (line) => console.log(line), stderr: (line) => console.error(line) }).then(
+  writeUnits(process.argv.slice(2), { stdout: (line) => process.stdout.write(`${line}\n`), stderr: (line) => process.stderr.write(`${line}\n`) }).then(
     (code) => (process.exitCode = code),
     (error: unknown) => {
-      console.error(`write-units: ${error instanceof Error ? error.message : String(error)}`);
+      process.stderr.write(`write-units: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
     },
   );
