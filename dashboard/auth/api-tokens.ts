@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, keysetPage } from '../db/keyset-cursor.js';
+import { revocableListPage } from '../db/revocable-list.js';
 import { timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
@@ -112,15 +112,7 @@ export class ApiTokenService {
 
   /** Tokens in creation order, keyset-paged; revoked ones only when asked. */
   async list(query: { limit: number; cursor?: string; includeRevoked?: boolean }): Promise<{ tokens: TokenView[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (!query.includeRevoked) where.push('revoked_at IS NULL');
-    if (query.cursor !== undefined) {
-      where.push('id > ?');
-      params.push(decodeCursor(query.cursor, 'string')[0]);
-    }
-    const rows = await this.db.all<TokenRow>(`SELECT * FROM api_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
-    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
+    const { page, nextCursor } = await revocableListPage<TokenRow>(this.db, 'api_tokens', query);
     return { tokens: page.map(toView), nextCursor };
   }
 

@@ -1,8 +1,8 @@
+import { revocableListPage } from '../db/revocable-list.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
-import { decodeCursor, keysetPage } from '../db/keyset-cursor.js';
 import type { AuditActor, AuditLog } from './audit.js';
 import { randomSecret, sha256Hex } from './passwords.js';
 import { IntegrationScope, integrationScopes, type Permission, type Principal } from './permissions.js';
@@ -184,15 +184,7 @@ export class IntegrationClientService {
 
   /** Clients in creation order (ids are UUIDv7), keyset-paged; revoked ones only when asked. */
   async list(query: { limit: number; cursor?: string; includeRevoked?: boolean }): Promise<{ clients: IntegrationClientView[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (!query.includeRevoked) where.push('revoked_at IS NULL');
-    if (query.cursor !== undefined) {
-      where.push('id > ?');
-      params.push(decodeCursor(query.cursor, 'string')[0]);
-    }
-    const rows = await this.db.all<ClientRow>(`SELECT * FROM integration_clients ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, [...params, query.limit + 1]);
-    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.id]);
+    const { page, nextCursor } = await revocableListPage<ClientRow>(this.db, 'integration_clients', query);
     return { clients: page.map(toView), nextCursor };
   }
 
