@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAttendanceDashboard, type AttendanceDashboard } from '../support/attendance-dashboard.js';
 import type { Browser } from './browser.js';
-import { adminOneTimePassword, launchTablet, openPage, settled as settledPage, signInAsNewAdmin } from './console-session.js';
+import { adminOneTimePassword, launchTablet, openPage, pageProblems, settled as settledPage, signInAsNewAdmin, smallControls } from './console-session.js';
 
 /**
  * The attendance pages of the console in a real browser (Debian Chromium, headless, a tablet with
@@ -350,14 +350,11 @@ describe('attendance console in Chromium', () => {
       await open(path);
       await page.locator('main .card').first().waitFor();
       await page.waitForLoadState('networkidle');
-      const small = await page.evaluate(`[...document.querySelectorAll('button, a.btn, input:not([type=checkbox]):not([type=radio]), select')]
-        .filter((element) => element.offsetParent !== null)
-        .map((element) => ({ element: (element.tagName + ' ' + (element.getAttribute('data-test') || element.textContent || '').trim()).slice(0, 60), height: element.getBoundingClientRect().height }))
-        .filter((control) => control.height < 40)`);
+      const small = await smallControls(page);
       expect(small, path).toEqual([]);
     }
     // The make-up refusal was a 403 the page showed: Chromium logs that fetch as a failed resource.
-    const problems = browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+    const problems = pageProblems(browser);
     expect(problems).toEqual([]);
     const csp = (await page.request.get(`${url}/attendance`, { maxRedirects: 0 })).headers()['content-security-policy'] ?? '';
     expect(csp).toContain("script-src 'self'");

@@ -48,3 +48,23 @@ export async function signInAsNewAdmin(page: Page, url: string, path: string, on
   await Promise.all([page.waitForURL(`${url}${path}`), page.locator('[data-test="change-password"]').click()]);
   await settled(page);
 }
+
+/**
+ * Visible buttons, links styled as buttons, inputs and selects (within the `scope` selector, if
+ * given) under 40 px tall: too small for a finger (the CSS aims at 44). Empty when all are fine.
+ */
+export async function smallControls(page: Page, scope?: string): Promise<Array<{ element: string; height: number }>> {
+  const selector = ['button', 'a.btn', 'input:not([type=checkbox]):not([type=radio])', 'select'].map((control) => (scope ? `${scope} ${control}` : control)).join(', ');
+  return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})]
+    .filter((element) => element.offsetParent !== null)
+    .map((element) => ({ element: (element.tagName + ' ' + (element.getAttribute('data-test') || element.textContent || '').trim()).slice(0, 60), height: element.getBoundingClientRect().height }))
+    .filter((control) => control.height < 40)`);
+}
+
+/**
+ * Console errors and page errors, but for failed fetches: a refusal (4xx) the page showed on
+ * purpose is logged by Chromium as a resource that failed to load.
+ */
+export function pageProblems(browser: Pick<Browser, 'problems'>): string[] {
+  return browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+}

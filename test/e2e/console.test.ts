@@ -12,6 +12,7 @@ import type { TapResult } from '../../gateway/punch-desk.js';
 import { testLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
 import { launchBrowser, type Browser } from './browser.js';
+import { pageProblems, smallControls } from './console-session.js';
 
 /**
  * The web console in a real browser (Debian Chromium, headless, tablet-sized with touch) against
@@ -463,12 +464,9 @@ describe('web console in Chromium', () => {
     await page.goto(`${dashboard.url}/devices?device=gw-1`);
     await settled();
     // Visible buttons, links styled as buttons, inputs and selects: at least 40 px tall for a finger (the CSS aims at 44).
-    const small = await page.evaluate(`[...document.querySelectorAll('button, a.btn, input:not([type=checkbox]):not([type=radio]), select')]
-      .filter((element) => element.offsetParent !== null)
-      .map((element) => ({ element: (element.tagName + ' ' + (element.textContent || '').trim()).slice(0, 60), height: element.getBoundingClientRect().height }))
-      .filter((control) => control.height < 40)`);
+    const small = await smallControls(page);
     expect(small).toEqual([]);
-    const problems = browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+    const problems = pageProblems(browser);
     expect(problems).toEqual([]);
     const csp = (await page.request.get(`${dashboard.url}/overview`, { maxRedirects: 0 })).headers()['content-security-policy'] ?? '';
     expect(csp).toContain("script-src 'self'");

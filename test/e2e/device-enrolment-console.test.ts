@@ -12,7 +12,7 @@ import { loadGatewayConfig } from '../../gateway/config-file.js';
 import { testLogger } from '../support/logger.js';
 import { wifiOnlyPolicy } from '../support/site-policy.js';
 import type { Browser } from './browser.js';
-import { adminOneTimePassword, launchTablet, openPage, settled, signInAsNewAdmin } from './console-session.js';
+import { adminOneTimePassword, launchTablet, openPage, pageProblems, settled, signInAsNewAdmin } from './console-session.js';
 
 /**
  * Device enrolment in the console, in a real browser (Debian Chromium, headless tablet) against a
@@ -133,7 +133,7 @@ describe('device enrolment in the console', () => {
     expect(audit.entries.map((entry) => entry.action).reverse()).toEqual(['device.register', 'device.enrolment-download', 'device.re-enrol', 'device.enrolment-download']);
     await Promise.all([page.waitForEvent('load'), page.locator('[data-test="lang-switch"]').click()]);
     await page.locator('html[lang="en"]').waitFor();
-    const problems = browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+    const problems = pageProblems(browser);
     expect(problems).toEqual([]);
   }, 60_000);
 });

@@ -4,7 +4,7 @@ import { startAttendanceDashboard, type AttendanceDashboard, type Json } from '.
 import { signIn } from '../support/dashboard-auth.js';
 import { HEADER, csvRow, good } from '../unit/employee-import-fixtures.js';
 import type { Browser } from './browser.js';
-import { adminOneTimePassword, launchTablet, openPage, settled as settledPage, signInAsNewAdmin } from './console-session.js';
+import { adminOneTimePassword, launchTablet, openPage, pageProblems, settled as settledPage, signInAsNewAdmin, smallControls } from './console-session.js';
 
 /**
  * The employee import of the console (issue 7) in a real browser (Debian Chromium, headless, a
@@ -301,14 +301,11 @@ describe('employee import in the console, in Chromium', () => {
     await departmentRow('OPS').waitFor();
     await check(GOOD_FILE);
     await page.waitForLoadState('networkidle');
-    const small = await page.evaluate(`[...document.querySelectorAll('[data-test="employee-import-view"] button, [data-test="employee-import-view"] a.btn, [data-test="employee-import-view"] input:not([type=checkbox]):not([type=radio])')]
-      .filter((element) => element.offsetParent !== null)
-      .map((element) => ({ element: (element.tagName + ' ' + (element.getAttribute('data-test') || element.textContent || '').trim()).slice(0, 60), height: element.getBoundingClientRect().height }))
-      .filter((control) => control.height < 40)`);
+    const small = await smallControls(page, '[data-test="employee-import-view"]');
     expect(small).toEqual([]);
     // The refused department code (400) and the department in use (409) were answers the page
     // showed: Chromium logs those fetches as failed resources.
-    const problems = browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+    const problems = pageProblems(browser);
     expect(problems).toEqual([]);
   }, 60_000);
 

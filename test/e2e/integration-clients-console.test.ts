@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrationScopes } from '../../dashboard/auth/permissions.js';
 import { startAttendanceDashboard, type AttendanceDashboard, type Json } from '../support/attendance-dashboard.js';
 import type { Browser } from './browser.js';
-import { adminOneTimePassword, launchTablet, openPage, settled as settledPage, signInAsNewAdmin } from './console-session.js';
+import { adminOneTimePassword, launchTablet, openPage, pageProblems, settled as settledPage, signInAsNewAdmin, smallControls } from './console-session.js';
 
 /**
  * Integration clients on the console's tokens page (issue 7, HRIS sync) in a real browser (Debian
@@ -208,13 +208,10 @@ describe('integration clients in the console, in Chromium', () => {
     await page.locator('[data-test="new-client"]').click();
     await page.locator('[data-test="client-form"]').waitFor();
     await page.waitForLoadState('networkidle');
-    const small = await page.evaluate(`[...document.querySelectorAll('[data-test="integration-clients"] button, [data-test="integration-clients"] input:not([type=checkbox]):not([type=radio])')]
-      .filter((element) => element.offsetParent !== null)
-      .map((element) => ({ element: (element.tagName + ' ' + (element.getAttribute('data-test') || element.textContent || '').trim()).slice(0, 60), height: element.getBoundingClientRect().height }))
-      .filter((control) => control.height < 40)`);
+    const small = await smallControls(page, '[data-test="integration-clients"]');
     expect(small).toEqual([]);
     // The refused form was a 400 the page showed: Chromium logs that fetch as a failed resource.
-    const problems = browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+    const problems = pageProblems(browser);
     expect(problems).toEqual([]);
   }, 60_000);
 

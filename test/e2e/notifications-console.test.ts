@@ -4,7 +4,7 @@ import type { AlertEventInput } from '../../dashboard/notifications/alert-event.
 import { startAttendanceDashboard, type AttendanceDashboard, type Json } from '../support/attendance-dashboard.js';
 import { WebhookReceiver, type ReceivedRequest } from '../support/webhook-receiver.js';
 import type { Browser } from './browser.js';
-import { adminOneTimePassword, launchTablet, openPage, settled as settledPage, signInAsNewAdmin } from './console-session.js';
+import { adminOneTimePassword, launchTablet, openPage, pageProblems, settled as settledPage, signInAsNewAdmin, smallControls } from './console-session.js';
 
 /**
  * The alerts page of the console (issue 6: replay from the UI) in a real browser (Debian
@@ -342,13 +342,10 @@ describe('alerts console in Chromium', () => {
     await page.locator('[data-test="new-webhook"]').click();
     await page.locator('[data-test="webhook-form"]').waitFor();
     await page.waitForLoadState('networkidle');
-    const small = await page.evaluate(`[...document.querySelectorAll('button, a.btn, input:not([type=checkbox]):not([type=radio]), select')]
-      .filter((element) => element.offsetParent !== null)
-      .map((element) => ({ element: (element.tagName + ' ' + (element.getAttribute('data-test') || element.textContent || '').trim()).slice(0, 60), height: element.getBoundingClientRect().height }))
-      .filter((control) => control.height < 40)`);
+    const small = await smallControls(page);
     expect(small).toEqual([]);
     // The refused webhook form was a 400 the page showed: Chromium logs that fetch as a failed resource.
-    const problems = browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+    const problems = pageProblems(browser);
     expect(problems).toEqual([]);
     const csp = (await page.request.get(`${url}/notifications`, { maxRedirects: 0 })).headers()['content-security-policy'] ?? '';
     expect(csp).toContain("script-src 'self'");
@@ -390,7 +387,7 @@ describe('alerts console in Chromium', () => {
     expect(await page.locator('[data-test="webhooks"]').count()).toBe(0);
     expect(await page.locator('[data-test="nav-users"]').count()).toBe(0);
     await browser.screenshot('notif-08-hr');
-    const problems = browser.problems.filter((problem) => !/Failed to load resource/.test(problem));
+    const problems = pageProblems(browser);
     expect(problems).toEqual([]);
   }, 60_000);
 });
