@@ -1,6 +1,16 @@
+import { z } from 'zod';
 import type { Database, Row } from '../../platform/sqlite.js';
 import { decodeCursor, keysetPage } from './keyset-cursor.js';
 import { WhereClause } from './where-clause.js';
+
+/** The query string of a list of revocable secrets: page size, cursor, and whether to show the revoked. */
+export const RevocableListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().max(512).optional(),
+    includeRevoked: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true').optional(),
+  })
+  .strict();
 
 /**
  * One page of a table of revocable secrets (API tokens, integration clients), in creation order

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { RevocableListQuery } from '../db/revocable-list.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EntityId } from '../../core/punch.js';
@@ -61,13 +62,7 @@ export const integrationClientRoutes: FastifyPluginAsync<IntegrationClientRoutes
     {
       config: manage,
       schema: {
-        querystring: z
-          .object({
-            limit: z.coerce.number().int().min(1).max(500).default(100),
-            cursor: z.string().max(512).optional(),
-            includeRevoked: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true').optional(),
-          })
-          .strict(),
+        querystring: RevocableListQuery,
         response: { 200: z.object({ clients: z.array(IntegrationClientView), nextCursor: z.string().nullable() }), 400: ErrorWithIssues },
       },
     },

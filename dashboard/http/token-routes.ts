@@ -1,4 +1,5 @@
 import { CursorError } from '../db/keyset-cursor.js';
+import { RevocableListQuery } from '../db/revocable-list.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -28,13 +29,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
     {
       config: manage,
       schema: {
-        querystring: z
-          .object({
-            limit: z.coerce.number().int().min(1).max(500).default(100),
-            cursor: z.string().max(512).optional(),
-            includeRevoked: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true').optional(),
-          })
-          .strict(),
+        querystring: RevocableListQuery,
         response: { 200: z.object({ tokens: z.array(TokenView), nextCursor: z.string().nullable() }), 400: ErrorWithIssues },
       },
     },
