@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { templateCsv } from '../../provisioning/employee-import/columns.js';
-import type { FieldValue as PlannedValue, PlannedEmployee } from '../../provisioning/employee-import/plan-import.js';
+import type { PlannedEmployee } from '../../provisioning/employee-import/plan-import.js';
 import { ImportFileError } from '../../provisioning/employee-import/decode-file.js';
 import { validateEmployeeFile, validateEmployeeText, type ImportValidation } from '../../provisioning/employee-import/validate-rows.js';
 import { isXlsx, templateXlsx, xlsxToCsvText } from '../../provisioning/employee-import/xlsx.js';
@@ -23,11 +23,13 @@ export const MAX_IMPORT_FILE_BYTES = 32 * 1024 * 1024;
 
 export const ImportErrorView = z.object({ row: z.number().int(), column: z.string(), message: z.string(), messageZh: z.string() });
 const FieldValue = z.union([z.string(), z.array(z.string()), z.boolean(), z.null()]);
+/** One field's change in a preview or an HRIS answer. */
+export const FieldChangeView = z.object({ field: z.string(), before: FieldValue, after: FieldValue });
 export const PlannedEmployeeView = z.object({
   employeeNumber: z.string(),
   row: z.number().int().nullable(),
   outcome: z.enum(['create', 'update', 'deactivate', 'unchanged']),
-  changes: z.array(z.object({ field: z.string(), before: FieldValue, after: FieldValue })),
+  changes: z.array(FieldChangeView),
 });
 export const Counts = z.object({ create: z.number().int(), update: z.number().int(), deactivate: z.number().int(), unchanged: z.number().int() });
 export const CreatedAccountView = z.object({ employeeNumber: z.string(), username: z.string(), oneTimePassword: z.string() });
@@ -61,8 +63,6 @@ async function readUpload(bytes: Buffer, sync: EmployeeSync): Promise<ImportVali
   return validateEmployeeFile(bytes, context);
 }
 
-const copy = (value: PlannedValue): string | string[] | boolean | null => (Array.isArray(value) ? [...value] : (value as string | boolean | null));
-
 const fileView = (validation: ImportValidation) => ({
   encoding: validation.encoding ?? 'xlsx',
   delimiter: validation.delimiter,
@@ -71,7 +71,7 @@ const fileView = (validation: ImportValidation) => ({
 });
 
 const plannedView = (employees: readonly PlannedEmployee[]): Array<z.infer<typeof PlannedEmployeeView>> =>
-  employees.map(({ employeeNumber, row, outcome, changes }) => ({ employeeNumber, row, outcome, changes: changes.map(({ field, before, after }) => ({ field, before: copy(before), after: copy(after) })) }));
+  employees.map(({ employeeNumber, row, outcome, changes }) => ({ employeeNumber, row, outcome, changes }));
 
 const refusedView = (errors: z.infer<typeof ImportErrorView>[]) => ({
   error: `${errors.length} error(s) in the file: nothing was written; correct them and upload the file again`,

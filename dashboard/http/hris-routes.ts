@@ -9,6 +9,7 @@ import { principalOf } from '../auth/auth-plugin.js';
 import { can } from '../auth/permissions.js';
 import { AccountError } from '../auth/users.js';
 import { SyncRefusedError, type EmployeeSync } from '../employees/employee-sync.js';
+import { Counts, FieldChangeView } from './employee-import-routes.js';
 import { ErrorWithIssues, fieldErrorHandler } from './validation.js';
 
 export interface HrisRoutesOptions {
@@ -22,16 +23,14 @@ const MAX_HRIS_BODY_BYTES = 32 * 1024 * 1024;
 /** How long an Idempotency-Key is remembered, with its answer. */
 const IDEMPOTENCY_HOURS = 24;
 
-const FieldValue = z.union([z.string(), z.array(z.string()), z.boolean(), z.null()]);
 const RecordResult = z.object({
   /** 1-based position in `records`; null for an employee a full sync deactivated. */
   record: z.number().int().nullable(),
   employeeNumber: z.string(),
   outcome: z.enum(['create', 'update', 'deactivate', 'unchanged']),
-  changes: z.array(z.object({ field: z.string(), before: FieldValue, after: FieldValue })),
+  changes: z.array(FieldChangeView),
 });
 const RecordError = z.object({ record: z.number().int(), field: z.string(), message: z.string(), messageZh: z.string() });
-const Counts = z.object({ create: z.number().int(), update: z.number().int(), deactivate: z.number().int(), unchanged: z.number().int() });
 const SyncAnswer = z.object({
   dryRun: z.boolean(),
   mode: z.enum(['upsert', 'full']),
@@ -44,12 +43,7 @@ const Refused = z.object({ error: z.string(), errors: z.array(RecordError) });
 const IdempotencyKey = z.string().trim().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 visible ASCII characters (a UUID is a good key)');
 
 const resultsOf = (employees: readonly PlannedEmployee[]) =>
-  employees.map((planned) => ({
-    record: planned.row,
-    employeeNumber: planned.employeeNumber,
-    outcome: planned.outcome,
-    changes: planned.changes.map(({ field, before, after }) => ({ field, before: Array.isArray(before) ? [...before] : (before as string | boolean | null), after: Array.isArray(after) ? [...after] : (after as string | boolean | null) })),
-  }));
+  employees.map(({ row, employeeNumber, outcome, changes }) => ({ record: row, employeeNumber, outcome, changes }));
 
 /**
  * /api/v1/hris: bulk upsert by employee number for an HRIS (an integration client's token with the

@@ -21,7 +21,7 @@ export interface CurrentEmployee extends Omit<EmployeeFields, 'sites'> {
 }
 
 export type PlannedField = 'name' | 'nameZh' | 'department' | 'rank' | 'phone' | 'email' | 'sites' | 'activeFrom' | 'activeUntil' | 'status' | 'badges' | 'bleConsent' | 'role';
-export type FieldValue = string | readonly string[] | boolean | null;
+export type FieldValue = string | string[] | boolean | null;
 
 export interface FieldChange {
   field: PlannedField;
