@@ -81,7 +81,8 @@ async function loadOrCreateApiToken(dataDir: string): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch {
-    const token = randomBytes(24).toString('base64url');
+    // The prefix keeps a token from starting with '-', which command lines (`--token -x…`) take for an option.
+    const token = `pgb_${randomBytes(24).toString('base64url')}`;
     await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
     return token;
   }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -39,6 +39,8 @@ describe('punchgate dashboard', () => {
       expect(await health.json()).toMatchObject({ ok: true, mqttConnected: true, punches: 0 });
       const tokenFile = path.join(dir, 'data', 'api-token');
       expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+      // Never starts with '-': `--token TOKEN` on a command line would take it for an option.
+      expect(await readFile(tokenFile, 'utf8')).toMatch(/^pgb_[A-Za-z0-9_-]{32}\n$/);
       expect((await fetch(`${url}/api/v1/devices`)).status).toBe(401);
     } finally {
       dashboard.kill('SIGTERM');
