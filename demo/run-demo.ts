@@ -4,7 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { CardRead } from '../core/credential.js';
+import { SiteLocationPolicy } from '../core/location/index.js';
 import { DashboardConfig } from '../dashboard/config.js';
+import { EmployeeBody, systemAccess } from '../dashboard/employees/employee-model.js';
+import type { EmployeeService } from '../dashboard/employees/employee-service.js';
 import { startDashboard } from '../dashboard/server.js';
 import { SerialLink } from '../firmware-bridge/serial-link.js';
 import { BridgeDeviceSimulator } from '../firmware-bridge/simulators/bridge-device.js';
@@ -18,19 +21,22 @@ export const demoUsage = `usage: punchgate demo [--data-dir DIR] [--http-port N]
 
 Runs everything on this machine: the dashboard with its embedded MQTT broker and SQLite, one
 gateway connected to it, and a simulated punchgate-protocol reader tapping demo badges (three
-staff, one revoked badge, one unknown badge) every --interval ms (default 3000). The dashboard
-pushes the demo roster to the gateway over MQTT. Data is kept in --data-dir (default .punchgate/demo).`;
+staff, one revoked badge, one unknown badge) every --interval ms (default 3000). The demo site
+(demo-site) and its four employees are rows the console shows; the dashboard pushes their roster
+to the gateway over MQTT. Data is kept in --data-dir (default .punchgate/demo).`;
 
 const DEVICE_ID = 'demo-gateway';
 const DEMO_ADMIN = 'admin';
 const DEMO_TOKEN_NAME = 'demo';
 const SITE_ID = 'demo-site';
+const DEMO_SITE = { name: 'Demo shop, Mong Kok', nameZh: '示範店（旺角）', timeZone: 'Asia/Hong_Kong' } as const;
 
-const demoRoster = [
-  { credential: { kind: 'em4100', uid: '62E3086CED' }, employeeId: 'E001', name: 'Chan Tai Man 陳大文' },
-  { credential: { kind: 'mifare', uid: '04A1B2C3D4E5F6' }, employeeId: 'E002', name: 'Wong Siu Ming 黃小明' },
-  { credential: { kind: 'em4100', uid: '0012345678' }, employeeId: 'E003', name: 'Lee Ka Yan 李嘉欣' },
-  { credential: { kind: 'mifare', uid: '0A0B0C0D' }, employeeId: 'E004', name: 'Ho Wing Sze 何詠詩', status: 'revoked' as const },
+/** The demo's people, written as employees with badges (E004's badge revoked), so the console lists them. */
+const demoStaff = [
+  { number: 'E001', name: 'Chan Tai Man', nameZh: '陳大文', badge: { kind: 'em4100', uid: '62E3086CED' } },
+  { number: 'E002', name: 'Wong Siu Ming', nameZh: '黃小明', badge: { kind: 'mifare', uid: '04A1B2C3D4E5F6' } },
+  { number: 'E003', name: 'Lee Ka Yan', nameZh: '李嘉欣', badge: { kind: 'em4100', uid: '0012345678' } },
+  { number: 'E004', name: 'Ho Wing Sze', nameZh: '何詠詩', badge: { kind: 'mifare', uid: '0A0B0C0D' }, revoked: true },
 ] as const;
 
 const demoTaps: CardRead[] = [
@@ -40,6 +46,26 @@ const demoTaps: CardRead[] = [
   { kind: 'mifare', uid: '0A0B0C0D' },
   { kind: 'mifare', uid: 'DEADBEEF' },
 ];
+
+/** Phones punch at the demo shop by GPS within 80 m of Mong Kok's Langham Place (the gateway's badges need none). */
+function demoSitePolicy(): SiteLocationPolicy {
+  return SiteLocationPolicy.parse({
+    siteId: SITE_ID,
+    geofence: { kind: 'circle', center: { lat: 22.3183, lon: 114.1687 }, radiusMetres: 80 },
+    accept: { anyOf: 1, factors: ['gps'] },
+  });
+}
+
+/** Writes the demo's people once: in a reused data dir they stay as the console left them. */
+async function putDemoStaff(employees: EmployeeService): Promise<void> {
+  const access = systemAccess('punchgate demo');
+  for (const person of demoStaff) {
+    if (await employees.get(person.number, access)) continue;
+    await employees.put(person.number, EmployeeBody.parse({ name: person.name, nameZh: person.nameZh, sites: [SITE_ID] }), access);
+    await employees.assignBadge(person.number, person.badge, access);
+    if ('revoked' in person) await employees.revokeBadge(person.number, person.badge, access, 'demo: a lost badge');
+  }
+}
 
 export interface DemoIo {
   stdout: (line: string) => void;
@@ -108,17 +134,22 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
     })());
   await dashboard.auth.tokens.revokeNamed(DEMO_TOKEN_NAME, demoActor);
   const { secret: apiToken } = await dashboard.auth.tokens.create({ name: DEMO_TOKEN_NAME, role: 'admin' }, demoActor);
+  // A real site and real employees, so that the console, reports and `punchgate provision device
+  // --site demo-site` work on the demo; the gateway's roster comes from them through config push.
+  await dashboard.sites.put(
+    { id: SITE_ID, name: DEMO_SITE.name, nameZh: DEMO_SITE.nameZh, timeZone: DEMO_SITE.timeZone, policy: demoSitePolicy(), beacons: undefined },
+    new Date(),
+  );
   // A fresh secret every start: the demo gateway is enrolled again each time.
   const secret = newDeviceSecret();
   const secretHash = await hashDeviceSecret(secret);
   if (!(await dashboard.devices.setSecretHash(DEVICE_ID, secretHash))) {
     await dashboard.devices.register({ id: DEVICE_ID, siteId: SITE_ID, name: 'Demo gateway', secretHash, createdAt: new Date().toISOString() });
   }
-  await dashboard.configs.publish(DEVICE_ID, {
-    site: { id: SITE_ID, name: 'Demo shop, Mong Kok', timeZone: 'Asia/Hong_Kong' },
-    roster: demoRoster.map((entry) => ({ ...entry, credential: { ...entry.credential } })),
-    punch: { debounceSeconds: 10 },
-  });
+  await putDemoStaff(dashboard.employees);
+  // Earlier demos wrote the roster whole, which pins the device: hand it back to config push.
+  await dashboard.configs.unpin(DEVICE_ID);
+  dashboard.configPush.sitesChanged([SITE_ID]);
 
   const wire = createVirtualPair('demo-door');
   const gateway = await startGateway(
@@ -126,7 +157,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
       deviceId: DEVICE_ID,
       siteId: SITE_ID,
       dataDir: path.join(dataDir, 'gateway'),
-      site: { name: 'Demo shop, Mong Kok', timeZone: 'Asia/Hong_Kong' },
+      site: { name: DEMO_SITE.name, timeZone: DEMO_SITE.timeZone },
       readers: [{ id: 'door', path: wire.a, protocol: 'punchgate' }],
       http: { host: '127.0.0.1', port: Number(values['gateway-port']) },
       punch: { debounceSeconds: 10 },

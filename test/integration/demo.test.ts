@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Punch } from '../../core/punch.js';
-import { startCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { waitFor } from '../support/wait.js';
 
 describe('punchgate demo (what npm start runs)', () => {
@@ -46,10 +46,57 @@ describe('punchgate demo (what npm start runs)', () => {
       const consoleUrl = /console: +(http:\/\/\S+)/.exec(demo.output())?.[1];
       expect(consoleUrl).toBe(`${base}/`);
       expect((await fetch(consoleUrl as string, { redirect: 'manual' })).status).toBe(302);
+      // The demo's site and people are rows the console shows, and a device can be enrolled at the site.
+      const get = async (route: string): Promise<unknown> => (await fetch(`${base}/api/v1${route}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      expect(await get('/sites/demo-site')).toMatchObject({ site: { id: 'demo-site', name: 'Demo shop, Mong Kok', nameZh: '示範店（旺角）', timeZone: 'Asia/Hong_Kong' } });
+      expect(await get('/employees/E001')).toMatchObject({ employee: { employeeNumber: 'E001', name: 'Chan Tai Man', nameZh: '陳大文', sites: ['demo-site'] } });
+      const enrol = await runCli(['provision', 'device', '--site', 'demo-site', '--id', 'demo-door-2', '--out', path.join(dir, 'enrol'), '--url', base!, '--token', token!], {
+        env: { PUNCHGATE_URL: '', PUNCHGATE_TOKEN: '' },
+        timeoutMs: 30_000,
+      });
+      expect(enrol.code, enrol.stderr).toBe(0);
+      expect(await get('/devices/demo-door-2')).toMatchObject({ device: { id: 'demo-door-2', siteId: 'demo-site' } });
     } finally {
       demo.kill('SIGINT');
     }
     const code = await new Promise<number | null>((resolve) => (demo.exitCode !== null ? resolve(demo.exitCode) : demo.once('exit', (exitCode) => resolve(exitCode))));
     expect(code).toBe(0);
   });
+
+  it('starts again on the same data dir: the people stay as they were, taps still reach the central API', async () => {
+    const run = async (check: (base: string, token: string) => Promise<void>): Promise<void> => {
+      const demo = startCli(['demo', '--data-dir', dir, '--http-port', '0', '--mqtt-port', '0', '--gateway-port', '0', '--interval', '300']);
+      try {
+        const api = await waitFor('the demo to print its URLs', () => /curl -H 'Authorization: Bearer ([^']+)' '(http:\/\/[^/]+)\/api\/v1\/punches/.exec(demo.output()) ?? (demo.exitCode !== null ? null : undefined), 20_000);
+        if (!api) throw new Error(`the demo exited:\n${demo.output()}`);
+        await check(api[2]!, api[1]!);
+      } finally {
+        demo.kill('SIGINT');
+      }
+      const code = await new Promise<number | null>((resolve) => (demo.exitCode !== null ? resolve(demo.exitCode) : demo.once('exit', (exitCode) => resolve(exitCode))));
+      expect(code).toBe(0);
+    };
+    const punchesOf = async (base: string, token: string): Promise<Punch[]> =>
+      ((await (await fetch(`${base}/api/v1/punches?limit=200`, { headers: { authorization: `Bearer ${token}` } })).json()) as { punches: Punch[] }).punches;
+    let firstRun = 0;
+    await run(async (base, token) => {
+      firstRun = (await waitFor('a punch', async () => ((await punchesOf(base, token)).length >= 1 ? punchesOf(base, token) : undefined), 20_000)).length;
+      // Someone renames E002 in the console: a restart must not undo it.
+      const renamed = await fetch(`${base}/api/v1/employees/E002`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Wong Siu Ming (Ming)', nameZh: '黃小明', sites: ['demo-site'] }),
+      });
+      expect(renamed.status).toBe(200);
+    });
+    await run(async (base, token) => {
+      const { employee } = (await (await fetch(`${base}/api/v1/employees/E002`, { headers: { authorization: `Bearer ${token}` } })).json()) as { employee: { name: string } };
+      expect(employee.name).toBe('Wong Siu Ming (Ming)');
+      const punches = await waitFor('new punches after the restart', async () => {
+        const found = await punchesOf(base, token);
+        return found.length > firstRun + 1 ? found : undefined;
+      }, 20_000);
+      expect(punches.some((punch) => punch.employeeId === 'E001')).toBe(true);
+    });
+  }, 90_000);
 });
