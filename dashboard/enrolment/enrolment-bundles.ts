@@ -101,6 +101,15 @@ interface EnrolmentRow {
   [column: string]: string | Buffer | null;
 }
 
+/** Why a link's row gives nothing at `at`, or undefined when its bundle is there to take. */
+function spentLinkOf(row: EnrolmentRow | undefined, at: string): SpentLink | undefined {
+  if (!row) return { reason: 'unknown' };
+  if (row.downloaded_at) return { reason: 'downloaded', at: row.downloaded_at, deviceId: row.device_id };
+  if (row.replaced_at) return { reason: 'replaced', at: row.replaced_at, deviceId: row.device_id };
+  if (row.expires_at <= at || !row.sealed_bundle) return { reason: 'expired', at: row.expires_at, deviceId: row.device_id };
+  return undefined;
+}
+
 function tokenSha256(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -236,6 +245,18 @@ export class EnrolmentBundles {
   }
 
   /**
+   * What a link would give, without giving it (the page a browser or a chat's link preview sees):
+   * reads only, so looking at a link never spends it.
+   */
+  async peek(token: string): Promise<{ deviceId: string; fileName: string; expiresAt: string } | SpentLink> {
+    const at = this.options.now().toISOString();
+    const row = await this.options.db.get<EnrolmentRow>('SELECT * FROM device_enrolments WHERE token_sha256 = ?', [tokenSha256(token)]);
+    const spent = spentLinkOf(row, at);
+    if (spent || !row) return spent ?? { reason: 'unknown' };
+    return { deviceId: row.device_id, fileName: row.file_name, expiresAt: row.expires_at };
+  }
+
+  /**
    * Hands out a bundle once: in one transaction, finds the link, deletes the bytes and records the
    * download in the audit log; two concurrent downloads cannot both get it. Anything else answers
    * why there is nothing.
@@ -246,13 +267,9 @@ export class EnrolmentBundles {
     const hash = tokenSha256(token);
     const outcome = await db.transaction(async (): Promise<{ reason: 'take'; row: EnrolmentRow } | SpentLink> => {
       const row = await db.get<EnrolmentRow>('SELECT * FROM device_enrolments WHERE token_sha256 = ?', [hash]);
-      if (!row) return { reason: 'unknown' };
-      if (row.downloaded_at) return { reason: 'downloaded', at: row.downloaded_at, deviceId: row.device_id };
-      if (row.replaced_at) return { reason: 'replaced', at: row.replaced_at, deviceId: row.device_id };
-      if (row.expires_at <= at || !row.sealed_bundle) {
-        await db.run('UPDATE device_enrolments SET sealed_bundle = NULL WHERE token_sha256 = ?', [hash]);
-        return { reason: 'expired', at: row.expires_at, deviceId: row.device_id };
-      }
+      const spent = spentLinkOf(row, at);
+      if (spent?.reason === 'expired') await db.run('UPDATE device_enrolments SET sealed_bundle = NULL WHERE token_sha256 = ?', [hash]);
+      if (spent || !row) return spent ?? { reason: 'unknown' };
       await db.run('UPDATE device_enrolments SET sealed_bundle = NULL, downloaded_at = ? WHERE token_sha256 = ?', [at, hash]);
       await audit.record({ actor: LINK_ACTOR, action: 'device.enrolment-download', entity: 'device', entityId: row.device_id, after: { fileName: row.file_name, from: from.ip } });
       return { reason: 'take', row };
@@ -290,6 +307,21 @@ export function spentLinkMessage(spent: SpentLink): string {
       return `this enrolment link of device ${spent.deviceId} expired at ${spent.at}: ${again}`;
     case 'replaced':
       return `this enrolment link of device ${spent.deviceId} was replaced by a newer enrolment at ${spent.at}, and its secret no longer works: use the newer link, or ${again}`;
+  }
+}
+
+/** spentLinkMessage in Traditional Chinese (Hong Kong), for the link's page. */
+export function spentLinkMessageZh(spent: SpentLink): string {
+  const again = '請重新登記裝置以取得新連結（控制台：裝置 → 重新登記）。';
+  switch (spent.reason) {
+    case 'unknown':
+      return `此登記連結不存在（可能輸入有誤，或已過了很久）。${again}`;
+    case 'downloaded':
+      return `裝置 ${spent.deviceId} 的登記連結已被使用（於 ${spent.at} 下載），每條連結只可使用一次。${again}`;
+    case 'expired':
+      return `裝置 ${spent.deviceId} 的登記連結已於 ${spent.at} 過期。${again}`;
+    case 'replaced':
+      return `裝置 ${spent.deviceId} 的登記連結已於 ${spent.at} 被較新的登記取代，其密鑰已失效。請使用較新的連結，或${again}`;
   }
 }
 

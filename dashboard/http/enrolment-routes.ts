@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isValidDeviceId } from '../../core/topics.js';
@@ -9,6 +9,8 @@ import { principalOf } from '../auth/auth-plugin.js';
 import { reachesSite } from '../auth/permissions.js';
 import { DeviceRecord, type DeviceRepository } from '../db/device-repository.js';
 import { EnrolmentIssued, EnrolmentToken, originOf, spentLinkMessage, type EnrolmentBundles } from '../enrolment/enrolment-bundles.js';
+import { enrolmentLinkPage } from '../enrolment/enrolment-link-page.js';
+import { acceptsHtml } from '../web/html.js';
 import { Credentials } from './device-routes.js';
 import { ErrorWithIssues, fieldErrorHandler } from './validation.js';
 
@@ -29,27 +31,60 @@ const DeviceParams = z.object({ id: z.string().refine(isValidDeviceId, 'may hold
 export const DeviceEnrolled = z.object({ device: DeviceRecord, secret: z.string(), mqtt: Credentials, enrolment: EnrolmentIssued });
 
 /**
- * Device enrolment (docs/enrolment.md): the one-time download of a bundle, and re-enrolment of a
- * replaced box. Registration itself (POST /devices) makes the first bundle, in device-routes.ts.
+ * Device enrolment (docs/enrolment.md): the one-time download of a bundle (POST: a GET, as link
+ * previews make, only shows a browser the link's page), and re-enrolment of a replaced box. Registration itself (POST /devices) makes the first bundle, in device-routes.ts.
  */
 export const enrolmentRoutes: FastifyPluginAsync<EnrolmentRoutesOptions> = async (app, options) => {
   app.setErrorHandler(fieldErrorHandler);
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
+  // The link's page posts an empty form: accepted (and ignored) here, like a body-less POST from curl.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, undefined));
+  const linkConfig = {
+    // The token is the credential: a technician's Pi has no account.
+    permission: 'public' as const,
+    rateLimit: { max: options.auth.settings.loginAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (request: FastifyRequest) => request.ip },
+  };
+
   routes.get(
     '/enrolment/:token',
     {
-      // A HEAD (a link preview, a download manager probing) would run the handler and spend the link.
+      // No HEAD: a probe needs no answer here.
       exposeHeadRoute: false,
-      config: {
-        // The token is the credential: a technician's Pi has no account.
-        permission: 'public',
-        rateLimit: { max: options.auth.settings.loginAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (request) => request.ip },
+      config: linkConfig,
+      schema: {
+        summary: "An enrolment link's page (for browsers); never spends the link",
+        description:
+          "A browser (Accept: text/html: a phone scanning the console's QR code, a chat app's link preview) gets a page saying which device the link is for, until when it works, and a button that downloads the bundle with POST. A link already used, expired or replaced gets the page with why (404). Anything else gets 405: the download is POST /enrolment/{token}.",
+        params: z.object({ token: EnrolmentToken }).strict(),
+        response: { 400: ErrorWithIssues, 405: ErrorWithIssues, 429: ErrorWithIssues },
       },
+    },
+    async (request, reply) => {
+      const url = `${originOf(request)}${request.url}`;
+      if (!acceptsHtml(request)) {
+        return reply
+          .code(405)
+          .header('allow', 'POST')
+          .send({ error: `an enrolment link downloads with POST (once): curl -fOJ -X POST '${url}'; a GET only shows a browser the link's page` });
+      }
+      const link = await options.enrolments.peek(request.params.token);
+      return (reply as FastifyReply)
+        .code('reason' in link ? 404 : 200)
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(enrolmentLinkPage(link, url));
+    },
+  );
+
+  routes.post(
+    '/enrolment/:token',
+    {
+      config: linkConfig,
       schema: {
         summary: 'Download an enrolment bundle (.tar.gz), once',
         description:
-          'The link answered by POST /devices and POST /devices/{id}/enrolment. It works once, for 24 hours: the bundle (gateway config, secret, CA, systemd unit, README) is deleted as it is handed out. 404 says whether the link was used, expired, replaced by a newer enrolment or never existed. Rate-limited per client address like sign-in.',
+          'The link answered by POST /devices and POST /devices/{id}/enrolment (`curl -fOJ -X POST URL`, or the button on its page). It works once, for 24 hours: the bundle (gateway config, secret, CA, systemd unit, README) is deleted as it is handed out. 404 says whether the link was used, expired, replaced by a newer enrolment or never existed. Rate-limited per client address like sign-in.',
         params: z.object({ token: EnrolmentToken }).strict(),
         response: { 400: ErrorWithIssues, 404: ErrorWithIssues, 429: ErrorWithIssues },
       },

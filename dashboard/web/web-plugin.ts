@@ -6,6 +6,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { RoutePermission } from '../auth/permissions.js';
 import { DashboardConfig } from '../config.js';
+import { acceptsHtml, escapeHtml } from './html.js';
 
 /**
  * The web console: a page shell per console page, the browser code and styles from
@@ -87,10 +88,6 @@ export function tileImageSource(tileUrl: string | null): string | undefined {
   return `${scheme}://${wildcard}`;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
-
 /** What the browser code reads from the shell's `data-config`. */
 interface ShellConfig {
   page: string;
@@ -125,10 +122,6 @@ function shellHtml(page: string, map: boolean, config: ShellConfig): string {
   ]
     .filter((line) => line !== '')
     .join('\n');
-}
-
-function wantsHtml(request: FastifyRequest): boolean {
-  return (request.headers.accept ?? '').includes('text/html');
 }
 
 /** Only same-site paths come back after sign-in (never `//host` or a scheme). */
@@ -167,7 +160,7 @@ const webPlugin: FastifyPluginAsync<WebPluginOptions> = async (app, options) => 
 
   /** A browser that may not see the page: to sign-in, or a "no access" page; others keep the JSON. */
   const forBrowsers: onSendHookHandler = async (request, reply, payload) => {
-    if (!wantsHtml(request) || (reply.statusCode !== 401 && reply.statusCode !== 403)) return payload;
+    if (!acceptsHtml(request) || (reply.statusCode !== 401 && reply.statusCode !== 403)) return payload;
     let code: unknown;
     try {
       code = (JSON.parse(String(payload)) as { code?: unknown }).code;

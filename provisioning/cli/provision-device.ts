@@ -161,7 +161,7 @@ async function checkSite(connection: Connection, siteId: string): Promise<void> 
 
 /** Downloads the bundle once and writes it out: the files with their modes, and the .tar.gz, in a folder only the user can read. */
 async function downloadAndWrite(connection: Connection, enrolled: Enrolled, out: string): Promise<string[]> {
-  const response = await request(connection, 'GET', enrolled.enrolment.path.slice('/api/v1'.length));
+  const response = await request(connection, 'POST', enrolled.enrolment.path.slice('/api/v1'.length));
   const bytes = new Uint8Array(await response.arrayBuffer());
   if (!response.ok) {
     let body: unknown;

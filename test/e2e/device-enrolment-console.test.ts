@@ -11,7 +11,7 @@ import { startDashboard, type Dashboard } from '../../dashboard/server.js';
 import { loadGatewayConfig } from '../../gateway/config-file.js';
 import { testLogger } from '../support/logger.js';
 import { wifiOnlyPolicy } from '../support/site-policy.js';
-import type { Browser } from './browser.js';
+import { launchBrowser, type Browser } from './browser.js';
 import { adminOneTimePassword, launchTablet, openPage, pageProblems, settled, signInAsNewAdmin } from './console-session.js';
 
 /**
@@ -44,8 +44,10 @@ describe('device enrolment in the console', () => {
     const src = (await qr.getAttribute('src')) ?? '';
     const prefix = 'data:image/svg+xml;charset=utf-8,';
     expect(src.startsWith(prefix)).toBe(true);
-    const href = (await dialog.locator('[data-test="enrolment-download"]').getAttribute('href')) ?? '';
-    return { secret, qrSvg: decodeURIComponent(src.slice(prefix.length)), href };
+    // The button posts to the link's path on the console's own origin (the CSP's form-action).
+    const action = (await dialog.locator('[data-test="enrolment-form"]').getAttribute('action')) ?? '';
+    expect(await dialog.locator('[data-test="enrolment-form"]').getAttribute('method')).toBe('post');
+    return { secret, qrSvg: decodeURIComponent(src.slice(prefix.length)), href: `${url}${action}` };
   }
 
   beforeAll(async () => {
@@ -68,7 +70,7 @@ describe('device enrolment in the console', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('registers a device and shows its secret, the QR code of the bundle link and a download link that works once', async () => {
+  it('registers a device and shows its secret, the QR code of the bundle link and a download button that works once; opening the link spends nothing', async () => {
     await openPage(page, url, '/devices');
     await page.locator('[data-test="enrol-device"]').click();
     await page.locator('[data-test="device-id"]').fill('mk-01-door');
@@ -79,10 +81,16 @@ describe('device enrolment in the console', () => {
     expect(href).toMatch(new RegExp(`^${url.replace(/[.]/g, '\\.')}/api/v1/enrolment/pge_[A-Za-z0-9_-]{43}$`));
     // The picture is the link's QR code, and the curl line fetches the same link.
     expect(qrSvg).toBe(await QRCode.toString(href, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }));
-    expect(await page.locator('[data-test="enrolment-curl"]').textContent()).toBe(`curl -fOJ '${href}'`);
+    expect(await page.locator('[data-test="enrolment-curl"]').textContent()).toBe(`curl -fOJ -X POST '${href}'`);
     // On one machine the broker is on 127.0.0.1: the dialog says a Pi could not reach it.
     expect(await page.locator('[data-test="secret-dialog"]').textContent()).toContain('only works on the dashboard\'s own machine');
     await browser.screenshot('enrol-01-registered-with-qr');
+    // Opening the link (what a chat's link preview or a scanned QR code does) shows it and spends nothing.
+    const peek = await browser.context.newPage();
+    const shown = await peek.goto(href);
+    expect(shown?.status()).toBe(200);
+    expect(await peek.locator('[data-test="device"]').textContent()).toBe('mk-01-door');
+    await peek.close();
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test="enrolment-download"]').click()]);
     expect(download.suggestedFilename()).toBe('punchgate-enrol-mk-01-door.tar.gz');
@@ -93,7 +101,7 @@ describe('device enrolment in the console', () => {
     expect(config).toMatchObject({ deviceId: 'mk-01-door', siteId: 'mk-01', site: { name: 'Mong Kok' }, mqtt: { url: dashboard.brokerUrl, username: 'mk-01-door' } });
     expect(await readFile(path.join(into, 'secret'), 'utf8')).toBe(`${secret}\n`);
     // Once: the same link now answers 404.
-    const again = await page.request.get(href);
+    const again = await page.request.post(href);
     expect(again.status()).toBe(404);
     expect((await again.json()).error).toMatch(/was already used/);
 
@@ -122,12 +130,30 @@ describe('device enrolment in the console', () => {
     // No message key shows through as text.
     expect(await dialog.innerText()).not.toMatch(/\bdevices\.[a-zA-Z.]+/);
     await browser.screenshot('enrol-02-re-enrolled-zh-hk');
-    // The new link downloads (with no session at all: the token is the credential).
-    const fresh = await fetch(href);
-    expect(fresh.status).toBe(200);
-    expect(fresh.headers.get('content-type')).toBe('application/gzip');
     await Promise.all([page.waitForURL(/\/devices\?device=mk-01-door$/), dialog.locator('[data-test="secret-done"]').click()]);
     await settled(page);
+    // The technician's phone: the link's page (no session needed: the token is the credential), in
+    // both languages, with its download button.
+    const phone = await launchBrowser({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    try {
+      const linkPage = phone.page;
+      expect((await linkPage.goto(href))?.status()).toBe(200);
+      expect(await linkPage.locator('h2').innerText()).toBe('Enrolment bundle of gateway mk-01-door\n閘道 mk-01-door 的登記套件');
+      expect(await linkPage.locator('[data-test="curl"]').textContent()).toBe(`curl -fOJ -X POST '${href}'`);
+      await phone.screenshot('enrol-03-link-page-on-a-phone');
+      const [fromPhone] = await Promise.all([linkPage.waitForEvent('download'), linkPage.locator('[data-test="download"]').click()]);
+      expect(fromPhone.suggestedFilename()).toBe('punchgate-enrol-mk-01-door.tar.gz');
+      const secretFromPhone = path.join(dir, 'phone');
+      await mkdir(secretFromPhone);
+      await execFileAsync('tar', ['-xzf', await fromPhone.path(), '-C', secretFromPhone, '--strip-components=1']);
+      expect(await readFile(path.join(secretFromPhone, 'secret'), 'utf8')).toBe(`${secret}\n`);
+      // Opened again, the page says it was used.
+      expect((await linkPage.reload())?.status()).toBe(404);
+      expect(await linkPage.locator('[data-test="spent-zh"]').textContent()).toMatch(/^裝置 mk-01-door 的登記連結已被使用/);
+      expect(phone.problems.filter((problem) => !problem.includes('404'))).toEqual([]);
+    } finally {
+      await phone.close();
+    }
     // The audit log has the re-enrolment.
     const audit = await dashboard.auth.audit.list({ entity: 'device', entityId: 'mk-01-door', limit: 10 });
     expect(audit.entries.map((entry) => entry.action).reverse()).toEqual(['device.register', 'device.enrolment-download', 'device.re-enrol', 'device.enrolment-download']);

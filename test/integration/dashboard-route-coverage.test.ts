@@ -56,6 +56,7 @@ const HRIS = 'integration/hris-sync.test.ts';
 const OAUTH = 'integration/dashboard-oauth.test.ts';
 const CLIENTS_CONSOLE = 'e2e/integration-clients-console.test.ts';
 const ENROLMENT = 'integration/device-enrolment.test.ts';
+const ENROLMENT_PAGE = 'e2e/device-enrolment-console.test.ts';
 const METRICS = 'integration/metrics-end-to-end.test.ts';
 
 /**
@@ -108,7 +109,8 @@ const COVERED: Record<string, Coverage> = {
   'DELETE /api/v1/devices/:id/config': { happy: [CONFIG_PUSH], validation: [HERE] },
   'GET /api/v1/devices/:id/config-status': { happy: [HERE, CONFIG_PUSH], validation: [HERE] },
   // Device enrolment: the bundle's one-time download, re-enrolment of a replaced box.
-  'GET /api/v1/enrolment/:token': { happy: [ENROLMENT], validation: [ENROLMENT] },
+  'GET /api/v1/enrolment/:token': { happy: [ENROLMENT, ENROLMENT_PAGE], validation: [ENROLMENT] },
+  'POST /api/v1/enrolment/:token': { happy: [ENROLMENT], validation: [ENROLMENT] },
   'POST /api/v1/devices/:id/enrolment': { happy: [ENROLMENT], validation: [ENROLMENT] },
   'GET /api/v1/overview': { happy: [OVERVIEW], validation: [OVERVIEW] },
   // Sites and mobile punches.

@@ -126,7 +126,7 @@ describe('dashboard route table: every route, every role', () => {
       expect(seen, expected).toContain(expected);
     }
     for (const route of routes) expect(RoutePermission.safeParse(route.permission).success, `${route.method} ${route.url}`).toBe(true);
-    expect(routes.filter((route) => route.url.startsWith('/api/v1') && route.permission === 'public').map((route) => `${route.method} ${route.url}`)).toEqual(['POST /api/v1/session', 'POST /api/v1/oauth/token', 'GET /api/v1/enrolment/:token']);
+    expect(routes.filter((route) => route.url.startsWith('/api/v1') && route.permission === 'public').map((route) => `${route.method} ${route.url}`)).toEqual(['POST /api/v1/session', 'POST /api/v1/oauth/token', 'GET /api/v1/enrolment/:token', 'POST /api/v1/enrolment/:token']);
   });
 
   it('answers anonymous requests and bad tokens with 401 on every route that is not public', async () => {

@@ -95,9 +95,9 @@ describe('device enrolment on the embedded broker', () => {
     return response.body as Enrolled;
   }
 
-  /** The link as a technician's Pi fetches it: no credentials at all. */
+  /** The link as a technician's Pi fetches it (`curl -fOJ -X POST LINK`): no credentials at all. */
   async function download(url: string): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
-    const response = await fetch(url);
+    const response = await fetch(url, { method: 'POST' });
     return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
   }
 
@@ -265,19 +265,20 @@ describe('device enrolment on the embedded broker', () => {
   });
 
   it('refuses malformed and unknown links, and rate-limits attempts per client address like sign-in', async () => {
-    const malformed = await dashboard.http.inject({ method: 'GET', url: '/api/v1/enrolment/not-a-token' });
-    expect(malformed.statusCode).toBe(400);
-    expect(malformed.json()).toMatchObject({ issues: [{ in: 'params', field: 'token', message: 'is not an enrolment token (pge_ and 43 letters, digits, "-" or "_")' }] });
-    const unknown = await dashboard.http.inject({ method: 'GET', url: `/api/v1/enrolment/pge_${'A'.repeat(43)}` });
+    for (const method of ['GET', 'POST'] as const) {
+      const malformed = await dashboard.http.inject({ method, url: '/api/v1/enrolment/not-a-token', headers: { accept: 'text/html' } });
+      expect(malformed.statusCode).toBe(400);
+      expect(malformed.json()).toMatchObject({ issues: [{ in: 'params', field: 'token', message: 'is not an enrolment token (pge_ and 43 letters, digits, "-" or "_")' }] });
+    }
+    const unknown = await dashboard.http.inject({ method: 'POST', url: `/api/v1/enrolment/pge_${'A'.repeat(43)}` });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error).toMatch(/^this enrolment link is not known/);
-    // HEAD would spend the link (link previews send it): there is none.
     const enrolled = await register('gw-9');
     expect((await dashboard.http.inject({ method: 'HEAD', url: enrolled.enrolment.path })).statusCode).toBe(404);
     expect((await download(enrolled.enrolment.url)).status).toBe(200);
 
     // 50 a minute here; one client address past it gets 429, another is still served.
-    const from = (remoteAddress: string) => dashboard.http.inject({ method: 'GET', url: `/api/v1/enrolment/pge_${'B'.repeat(43)}`, remoteAddress });
+    const from = (remoteAddress: string) => dashboard.http.inject({ method: 'POST', url: `/api/v1/enrolment/pge_${'B'.repeat(43)}`, remoteAddress });
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 50; attempt++) statuses.push((await from('10.9.8.7')).statusCode);
     expect(statuses.every((status) => status === 404)).toBe(true);
@@ -286,6 +287,53 @@ describe('device enrolment on the embedded broker', () => {
     expect(limited.json().error).toMatch(/^too many requests/);
     expect((await from('10.9.8.8')).statusCode).toBe(404);
   }, 60_000);
+
+  it("opening a link (a browser, a chat's link preview, curl without POST) shows what it holds and never spends it", async () => {
+    const enrolled = await register('gw-20');
+    const { url } = enrolled.enrolment;
+    // What chat apps send to draw a preview (and what a phone scanning the QR code sends): a GET for HTML.
+    for (const accept of ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'text/html']) {
+      const page = await fetch(url, { headers: { accept, 'user-agent': 'WhatsApp/2.23.20.0' } });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(page.headers.get('cache-control')).toBe('no-store');
+      const html = await page.text();
+      expect(html).toContain('Enrolment bundle of gateway gw-20<br>閘道 gw-20 的登記套件');
+      expect(html).toContain(`<dt>Link works until 連結有效至</dt><dd>${enrolled.enrolment.expiresAt}</dd>`);
+      expect(html).toContain('<form method="post"');
+      expect(html).toContain(`curl -fOJ -X POST '${url}'`);
+      // The secret is in the bundle only, never on the page.
+      expect(html).not.toContain(enrolled.secret);
+    }
+    // A program's GET (curl's Accept: */*) is told to POST, with the line to use.
+    const programmatic = await fetch(url, { headers: { accept: '*/*' } });
+    expect(programmatic.status).toBe(405);
+    expect(programmatic.headers.get('allow')).toBe('POST');
+    expect((await programmatic.json()).error).toBe(`an enrolment link downloads with POST (once): curl -fOJ -X POST '${url}'; a GET only shows a browser the link's page`);
+    expect((await auditOf('gw-20')).map((entry) => entry.action)).toEqual(['device.register']);
+
+    // The page's button posts an empty form: that is the one download.
+    const fromButton = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect(fromButton.status).toBe(200);
+    expect(fromButton.headers.get('content-disposition')).toBe(`attachment; filename="${enrolled.enrolment.fileName}"`);
+    expect(gunzipSync(Buffer.from(await fromButton.arrayBuffer())).length).toBeGreaterThan(0);
+    expect((await auditOf('gw-20')).map((entry) => entry.action)).toEqual(['device.register', 'device.enrolment-download']);
+    // Opened afterwards, the page says it was used, in both languages (404).
+    const spent = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(spent.status).toBe(404);
+    const spentHtml = await spent.text();
+    expect(spentHtml).toMatch(/this enrolment link of device gw-20 was already used \(downloaded at \d{4}-/);
+    expect(spentHtml).toContain('裝置 gw-20 的登記連結已被使用');
+    expect(spentHtml).not.toContain('<form');
+    // Unknown links get the page too, and a form body that is too large is refused without spending anything.
+    const unknown = await fetch(`${dashboard.url}/api/v1/enrolment/pge_${'C'.repeat(43)}`, { headers: { accept: 'text/html' } });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('此登記連結不存在');
+    const other = await register('gw-21');
+    const tooLarge = await fetch(other.enrolment.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'x'.repeat(4096) });
+    expect(tooLarge.status).toBe(413);
+    expect((await download(other.enrolment.url)).status).toBe(200);
+  });
 
   it('re-enrols only devices the principal may change and reach, and validates the id', async () => {
     await register('gw-10');
@@ -348,7 +396,8 @@ describe('device enrolment on an external Mosquitto', () => {
 
   const inject = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
     const response = await dashboard.http.inject({ method, url, headers: { authorization: `Bearer ${dashboard.apiToken}` }, ...(body === undefined ? {} : { payload: body as object }) });
-    return { status: response.statusCode, body: response.statusCode < 300 && method === 'GET' ? response.rawPayload : (response.json() as Json), headers: response.headers };
+    const bytes = response.headers['content-type'] === 'application/gzip';
+    return { status: response.statusCode, body: bytes ? response.rawPayload : (response.json() as Json), headers: response.headers };
   };
 
   it('answers the Mosquitto password-file line and ACL; installed in the real broker, the bundle\'s gateway connects; after re-enrolment the replaced line refuses the old secret', async () => {
@@ -367,7 +416,7 @@ describe('device enrolment on an external Mosquitto', () => {
     // The broker's admin installs the line; the Pi installs the bundle (fetched by path: the public address is not this test's).
     const withDashboard = mosquittoPasswordFile([{ username: 'dashboard', password: dashboardPassword }]);
     await broker.reloadPasswordFile(`${withDashboard}${passwordLine}\n`);
-    const download = await inject('GET', enrolled.enrolment.path);
+    const download = await inject('POST', enrolled.enrolment.path);
     expect(download.status).toBe(200);
     const bundleDir = path.join(dir, 'gw-m1');
     await unpack(download.body as Buffer, bundleDir);

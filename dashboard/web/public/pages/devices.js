@@ -215,9 +215,15 @@ function enrolmentBlock(enrolled) {
       h(
         'div',
         {},
-        h('a', { class: 'btn btn-primary', href: enrolment.url, download: enrolment.fileName, dataset: { test: 'enrolment-download' }, text: t('devices.bundleDownload', { file: enrolment.fileName }) }),
+        // A form POST: only a POST spends the link, so a GET (a chat's link preview) never does.
+        h(
+          'form',
+          // The console's own origin (the CSP's form-action), whatever public address the link has.
+          { method: 'post', action: enrolment.path, dataset: { test: 'enrolment-form' } },
+          h('button', { type: 'submit', class: 'btn btn-primary', dataset: { test: 'enrolment-download' }, text: t('devices.bundleDownload', { file: enrolment.fileName }) }),
+        ),
         h('p', { class: 'hint', text: t('devices.bundleOnPi') }),
-        h('pre', { class: 'snippet', dataset: { test: 'enrolment-curl' }, text: `curl -fOJ '${enrolment.url}'` }),
+        h('pre', { class: 'snippet', dataset: { test: 'enrolment-curl' }, text: `curl -fOJ -X POST '${enrolment.url}'` }),
         h('p', { class: 'hint', text: t('devices.bundleQrHint') }),
       ),
     ),
