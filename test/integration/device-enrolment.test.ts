@@ -309,7 +309,7 @@ describe('device enrolment on the embedded broker', () => {
     const programmatic = await fetch(url, { headers: { accept: '*/*' } });
     expect(programmatic.status).toBe(405);
     expect(programmatic.headers.get('allow')).toBe('POST');
-    expect((await programmatic.json()).error).toBe(`an enrolment link downloads with POST (once): curl -fOJ -X POST '${url}'; a GET only shows a browser the link's page`);
+    expect(((await programmatic.json()) as { error: string }).error).toBe(`an enrolment link downloads with POST (once): curl -fOJ -X POST '${url}'; a GET only shows a browser the link's page`);
     expect((await auditOf('gw-20')).map((entry) => entry.action)).toEqual(['device.register']);
 
     // The page's button posts an empty form: that is the one download.
