@@ -43,6 +43,13 @@ declare module 'fastify' {
     /** Set by the auth plugin when the principal came from a session cookie. */
     authSession?: AuthSession;
   }
+  interface FastifyInstance {
+    /**
+     * The request's principal as its credential stands now (signed out, revoked, disabled or
+     * waiting for a password change: undefined). For answers that outlive their request.
+     */
+    principalNow(request: FastifyRequest): Promise<Principal | undefined>;
+  }
 }
 
 /** The header a cookie-authenticated state-changing request must carry: the session's CSRF token. */
@@ -102,8 +109,8 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
 
   app.addHook('onRoute', checkDeclared);
 
-  /** Bearer token first (an integration), else the session cookie (a browser). */
-  async function identify(request: FastifyRequest, reply: FastifyReply): Promise<'ok' | 'bad-token' | 'none'> {
+  /** Bearer token first (an integration), else the session cookie (a browser); reads only. */
+  async function credentialsOf(request: FastifyRequest): Promise<{ principal: Principal; session?: AuthSession } | 'bad-token' | 'stale-cookie' | 'none'> {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer +([^\s]+) *$/i.exec(header);
@@ -113,23 +120,35 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
         : secret.startsWith(ACCESS_TOKEN_PREFIX)
           ? await options.clients?.resolveAccessToken(secret)
           : await options.tokens.resolve(secret);
-      if (!principal) return 'bad-token';
-      request.principal = principal;
-      return 'ok';
+      return principal ? { principal } : 'bad-token';
     }
     const cookie = request.cookies[options.cookie.name];
     if (cookie === undefined) return 'none';
     const session = await options.sessions.resolve(cookie);
     const user = session ? await options.users.get(session.userId) : undefined;
-    if (!session || !user || user.disabled) {
+    if (!session || !user || user.disabled) return 'stale-cookie';
+    return { principal: userPrincipal(user), session: { idHash: session.idHash, csrfToken: session.csrfToken, mustChangePassword: user.mustChangePassword } };
+  }
+
+  async function identify(request: FastifyRequest, reply: FastifyReply): Promise<'ok' | 'bad-token' | 'none'> {
+    const found = await credentialsOf(request);
+    if (found === 'stale-cookie') {
       // An expired or unknown session: tell the browser to forget it.
       void reply.clearCookie(options.cookie.name, { path: '/', secure: options.cookie.options.secure, httpOnly: true, sameSite: 'strict' });
       return 'none';
     }
-    request.principal = userPrincipal(user);
-    request.authSession = { idHash: session.idHash, csrfToken: session.csrfToken, mustChangePassword: user.mustChangePassword };
+    if (typeof found === 'string') return found;
+    request.principal = found.principal;
+    if (found.session) request.authSession = found.session;
     return 'ok';
   }
+
+  // For responses that outlive the request (the live feed): is the credential still good, and for whom?
+  app.decorate('principalNow', async (request: FastifyRequest): Promise<Principal | undefined> => {
+    const found = await credentialsOf(request);
+    if (typeof found === 'string' || found.session?.mustChangePassword) return undefined;
+    return found.principal;
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.is404) return;

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EntityId, type Punch } from '../../core/punch.js';
 import { principalOf } from '../auth/auth-plugin.js';
-import { reachesSite, siteFilter } from '../auth/permissions.js';
+import { allows, reachesSite, siteFilter, type Principal } from '../auth/permissions.js';
 import type { PunchFeed } from '../live/punch-feed.js';
 import { SseStream } from '../live/sse-stream.js';
 import { ErrorWithIssues, fieldErrorHandler } from './validation.js';
@@ -16,8 +16,13 @@ export interface LiveStreamSettings {
   maxQueued: number;
   /** A client that takes nothing for this long is closed (default 60 s). */
   stallTimeoutMs: number;
-  /** A stream ends after this long and the client reconnects with Last-Event-ID, re-checking its access (default 10 min). */
+  /** A stream ends after this long and the client reconnects with Last-Event-ID (default 10 min). */
   maxLifetimeMs: number;
+  /**
+   * The stream's credential is checked again this often (default 30 s): signed out, revoked,
+   * disabled, or a role or sites that see other punches end the stream (`access-changed`).
+   */
+  accessCheckMs: number;
   /** The reconnection delay told to clients (default 2 s). */
   retryMs: number;
   /** Streams open at once at most (default 1000); more are answered 503. */
@@ -29,6 +34,7 @@ export const defaultLiveStreamSettings: LiveStreamSettings = {
   maxQueued: 1000,
   stallTimeoutMs: 60_000,
   maxLifetimeMs: 10 * 60_000,
+  accessCheckMs: 30_000,
   retryMs: 2000,
   maxStreams: 1000,
 };
@@ -69,7 +75,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
           '- `punch` with `id: BOOT-SEQ` for each punch committed (by gateways\' batches or the mobile API) at a site you reach: `{"punch": Punch, "committedAt": ISO-8601}`;',
           '- `reset` when a `Last-Event-ID` cannot be replayed (server restarted, or too old): reload with GET /api/v1/punches;',
           '- `dropped` when this client read too slowly and events were dropped: `{"dropped": n}`; reload;',
-          '- `close` before the server ends the stream: `{"reason", "message"}` (EventSource reconnects by itself, sending Last-Event-ID).',
+          '- `close` before the server ends the stream: `{"reason", "message"}`; reasons: `lifetime` (every 10 min), `access-changed` (the credential, checked every 30 s, was revoked or signed out, or its role or sites changed), `stalled`, `server-closing`. EventSource reconnects by itself, sending Last-Event-ID.',
           'A comment line (`: heartbeat ...`) comes every 15 s. Reconnecting with `Last-Event-ID` replays the punches missed, if the server still keeps them.',
         ].join('\n'),
         querystring: z.object({ siteId: EntityId.optional(), deviceId: EntityId.optional() }).strict(),
@@ -110,14 +116,26 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
         'x-accel-buffering': 'no',
       });
       let unsubscribe: () => void = () => undefined;
+      const accessCheck = setInterval(() => void checkAccess(), settings.accessCheckMs);
       const stream = new SseStream(response, {
         ...settings,
         onClose: (why) => {
+          clearInterval(accessCheck);
           unsubscribe();
           streams.delete(stream);
           request.log.debug({ why, sent: stream.counters.sent, dropped: stream.counters.dropped }, 'live feed closed');
         },
       });
+      const scopeKey = (someone: Principal): string => JSON.stringify(siteFilter(someone) ?? 'all');
+      const checkAccess = async (): Promise<void> => {
+        const now = await app.principalNow(request).catch((error: unknown) => {
+          request.log.warn({ err: error }, 'could not check the live feed\'s credential again; checking at the next interval');
+          return principal;
+        });
+        if (stream.isClosed) return;
+        if (!now) stream.end('access-changed', 'signed out, or the credential was revoked or disabled: sign in again');
+        else if (!allows(now, 'punches:read') || scopeKey(now) !== scopeKey(principal)) stream.end('access-changed', 'your access changed: reconnect for the punches it sees now');
+      };
       streams.add(stream);
       stream.open('punchgate live punches');
       stream.send({ event: 'ready', data: JSON.stringify({ lastEventId: feed.lastEventId ?? null, heartbeatSeconds: settings.heartbeatMs / 1000 }) });

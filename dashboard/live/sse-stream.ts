@@ -26,7 +26,7 @@ export interface SseStreamOptions {
   onClose: (why: SseCloseReason) => void;
 }
 
-export type SseCloseReason = 'client-closed' | 'stalled' | 'lifetime' | 'server-closing' | 'error';
+export type SseCloseReason = 'client-closed' | 'stalled' | 'lifetime' | 'server-closing' | 'access-changed' | 'error';
 
 export interface SseCounters {
   sent: number;

@@ -15,6 +15,7 @@ import { startDashboard, type Dashboard } from '../../dashboard/server.js';
 import { wifiOnlyPolicy } from '../support/site-policy.js';
 import { testPunch } from '../support/punch-fixture.js';
 import { testLogger } from '../support/logger.js';
+import { asBrowser, signIn } from '../support/dashboard-auth.js';
 import { SseClient } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,6 +29,7 @@ const MK_AP = 'A4:2B:B0:11:22:33';
 const HEARTBEAT_MS = 250;
 const MAX_QUEUED = 50;
 const STALL_MS = 3000;
+const ACCESS_CHECK_MS = 200;
 
 
 
@@ -86,6 +88,13 @@ describe('dashboard live feed: gateway -> MQTT -> ingest -> SSE', () => {
     return client;
   };
 
+  /** A feed opened with these headers only (a browser's session cookie). */
+  const feedAs = async (headers: Record<string, string>, query = ''): Promise<SseClient> => {
+    const client = await SseClient.open(`${dashboard.url}/api/v1/punches/live${query}`, headers);
+    open.push(client);
+    return client;
+  };
+
   async function publishBatch(punches: Punch[], batchId = newBatchId()): Promise<string> {
     await gateway.publishAsync(deviceTopic('gw-mk', 'punches'), JSON.stringify({ batchId, deviceId: 'gw-mk', punches }), { qos: 1 });
     return batchId;
@@ -96,7 +105,7 @@ describe('dashboard live feed: gateway -> MQTT -> ingest -> SSE', () => {
     dashboard = await startDashboard(
       DashboardConfig.parse({ dataDir: dir, apiToken: 'live-feed-admin-token-0123', http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }),
       testLogger(),
-      { onFirstAdmin: () => undefined, liveStream: { heartbeatMs: HEARTBEAT_MS, maxQueued: MAX_QUEUED, stallTimeoutMs: STALL_MS } },
+      { onFirstAdmin: () => undefined, liveStream: { heartbeatMs: HEARTBEAT_MS, maxQueued: MAX_QUEUED, stallTimeoutMs: STALL_MS, accessCheckMs: ACCESS_CHECK_MS } },
     );
     port = Number(new URL(dashboard.url).port);
     await dashboard.sites.put({ id: 'mk-01', name: 'Mong Kok', nameZh: '旺角', timeZone: 'Asia/Hong_Kong', policy: wifiOnlyPolicy('mk-01', [MK_AP]), beacons: [] }, new Date());
@@ -306,6 +315,67 @@ describe('dashboard live feed: gateway -> MQTT -> ingest -> SSE', () => {
     // The server closed the connection: reading what the kernel still holds ends in EOF.
     stuck.socket.resume();
     await waitFor('its connection closed by the server', () => stuck.closed, 10_000);
+  });
+
+  it('ends a stream once its token is revoked, its user signs out or is disabled, or its sites change; other streams go on', async () => {
+    const revocable = await dashboard.auth.tokens.create({ name: 'revoked soon', role: 'facilities' }, undefined);
+    const lead = async (username: string, sites: string[]): Promise<{ id: string; cookie: string; csrfToken: string }> => {
+      const { user, password } = await dashboard.auth.users.create({ username, role: 'store-manager', sites }, undefined);
+      await dashboard.auth.users.changePassword(user.id, password, 'live feed passphrase 42', undefined, undefined);
+      const session = await signIn(dashboard.http, username, 'live feed passphrase 42');
+      expect(session.status).toBe(200);
+      return { id: user.id, cookie: session.cookie!, csrfToken: session.csrfToken! };
+    };
+    const signsOut = await lead('mk-lead-1', ['mk-01']);
+    const disabled = await lead('mk-lead-2', ['mk-01']);
+    const moved = await lead('mk-lead-3', ['mk-01']);
+    const widened = await lead('mk-lead-4', ['mk-01']);
+    const unchanged = await lead('mk-lead-5', ['mk-01']);
+    const streams = {
+      token: await feed(revocable.secret),
+      signsOut: await feedAs({ cookie: signsOut.cookie }),
+      disabled: await feedAs({ cookie: disabled.cookie }),
+      moved: await feedAs({ cookie: moved.cookie }),
+      widened: await feedAs({ cookie: widened.cookie }),
+      unchanged: await feedAs({ cookie: unchanged.cookie }),
+      admin: await feed(tokens.admin),
+    };
+    for (const stream of Object.values(streams)) {
+      expect(stream.status).toBe(200);
+      await stream.waitForEvents('ready', 1);
+    }
+
+    await dashboard.auth.tokens.revoke(revocable.token.id, undefined);
+    const signOut = await fetch(`${dashboard.url}/api/v1/session`, { method: 'DELETE', headers: asBrowser(signsOut) });
+    expect(signOut.status).toBe(204);
+    await dashboard.auth.users.update(disabled.id, { disabled: true }, undefined);
+    await dashboard.auth.users.update(moved.id, { sites: ['tst-02'] }, undefined);
+    await dashboard.auth.users.update(widened.id, { sites: ['mk-01', 'tst-02'] }, undefined);
+    for (const [name, reason] of [
+      ['token', 'signed out, or the credential was revoked or disabled: sign in again'],
+      ['signsOut', 'signed out, or the credential was revoked or disabled: sign in again'],
+      ['disabled', 'signed out, or the credential was revoked or disabled: sign in again'],
+      ['moved', 'your access changed: reconnect for the punches it sees now'],
+      ['widened', 'your access changed: reconnect for the punches it sees now'],
+    ] as const) {
+      const closed = await waitFor(`the ${name} stream closed`, () => streams[name].of<{ reason: string; message: string }>('close')[0], 5000);
+      expect(closed.json, name).toEqual({ reason: 'access-changed', message: reason });
+      await waitFor(`the ${name} stream ended`, () => streams[name].ended);
+    }
+    // Reconnecting: the revoked token and the signed-out or disabled user are refused; the moved one sees its new site.
+    expect((await feed(revocable.secret)).status).toBe(401);
+    expect((await feedAs({ cookie: disabled.cookie })).status).toBe(401);
+    const again = await feedAs({ cookie: moved.cookie }, '?siteId=tst-02');
+    expect(again.status).toBe(200);
+
+    // The others keep their streams through several checks, and still get punches.
+    await sleep(ACCESS_CHECK_MS * 4);
+    expect(streams.unchanged.of('close')).toEqual([]);
+    expect(streams.admin.of('close')).toEqual([]);
+    seq += 1;
+    await publishBatch([punchOf('gw-mk', 'mk-01', seq)]);
+    await streams.unchanged.waitForEvents('punch', 1);
+    await streams.admin.waitForEvents('punch', 1);
   });
 
   it('ends open streams when the server stops, so that it stops at once', async () => {
