@@ -29,13 +29,6 @@ export interface EmployeeServiceOptions {
   gateways?: GatewayChanges;
 }
 
-/** One employee with badges, for bulk imports (one transaction, one config push per device). */
-export interface EmployeeImport {
-  employeeNumber: string;
-  employee: EmployeeBody;
-  badges?: ReadonlyArray<{ kind: CredentialKind; uid: string }>;
-}
-
 function reaches(access: Access, siteId: string): boolean {
   return access.sites === 'all' || access.sites.includes(siteId);
 }
@@ -83,29 +76,6 @@ export class EmployeeService {
     });
     this.gateways?.sitesChanged(result.touched);
     return { employee: result.employee, created: result.created };
-  }
-
-  /**
-   * Creates or replaces many employees and assigns their badges in ONE transaction: all or
-   * nothing, and the gateways hear of it once. Badges already held by the same employee are kept.
-   */
-  async importMany(rows: readonly EmployeeImport[], access: Access): Promise<{ created: number; replaced: number; badgesAssigned: number }> {
-    const result = await this.db.transaction(async () => {
-      const touched = new Set<string>();
-      let created = 0;
-      let badgesAssigned = 0;
-      for (const row of rows) {
-        const put = await this.putInTransaction(row.employeeNumber, row.employee, access);
-        if (put.created) created += 1;
-        for (const site of [...(put.before?.sites ?? []), ...put.employee.sites]) touched.add(site);
-        for (const badge of row.badges ?? []) {
-          if ((await this.assignInTransaction(row.employeeNumber, normalizeCredential(badge), access)).created) badgesAssigned += 1;
-        }
-      }
-      return { created, replaced: rows.length - created, badgesAssigned, touched };
-    });
-    this.gateways?.sitesChanged(result.touched);
-    return { created: result.created, replaced: result.replaced, badgesAssigned: result.badgesAssigned };
   }
 
   /** Assigns a badge (uid in any form its kind accepts). BadgeHeldError when another employee holds it. */

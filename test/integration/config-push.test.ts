@@ -8,9 +8,8 @@ import { DeviceConfigSnapshot } from '../../core/config-snapshot.js';
 import { ConfigPush } from '../../dashboard/config-push/config-push.js';
 import { buildRoster, rosterName } from '../../dashboard/config-push/snapshot-builder.js';
 import { DashboardConfig } from '../../dashboard/config.js';
-import { systemAccess } from '../../dashboard/employees/employee-model.js';
 import type { SiteBadgeRow } from '../../dashboard/employees/employee-repository.js';
-import { EmployeeService, type EmployeeImport } from '../../dashboard/employees/employee-service.js';
+import type { EmployeeService } from '../../dashboard/employees/employee-service.js';
 import { employeeRoutes } from '../../dashboard/http/employee-routes.js';
 import { startDashboard, type Dashboard } from '../../dashboard/server.js';
 import { GatewayConfig } from '../../gateway/config.js';
@@ -357,13 +356,19 @@ describe('config push: dashboard -> broker -> gateway', () => {
     gateway = await startTheGateway(secret);
     await waitFor('the first config at the gateway', async () => (await gateway!.health()).config.version >= 1, 10_000);
 
-    const rows: EmployeeImport[] = Array.from({ length: 10_000 }, (_, i) => ({
-      employeeNumber: `E${String(i).padStart(5, '0')}`,
-      employee: { name: `Employee Number ${i}`, nameZh: '陳大文', sites: ['mk-01'], status: 'active' },
-      badges: [{ kind: 'em4100', uid: (0x10000000 + i).toString(16).toUpperCase() }],
-    }));
+    // As HR imports them: one CSV through the import API (one transaction, one push).
+    const file = [
+      'employee_number,name,name_zh,sites,badges',
+      ...Array.from({ length: 10_000 }, (_, i) => `E${String(i).padStart(5, '0')},Employee Number ${i},陳大文,mk-01,em4100:${(0x10000000 + i).toString(16).toUpperCase()}`),
+    ].join('\n');
     const started = performance.now();
-    expect(await employees.importMany(rows, systemAccess('test import'))).toEqual({ created: 10_000, replaced: 0, badgesAssigned: 10_000 });
+    const imported = await fetch(`${dashboard.url}/api/v1/employee-imports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${dashboard.apiToken}`, 'content-type': 'text/csv' },
+      body: file,
+    });
+    expect(imported.status).toBe(200);
+    expect(((await imported.json()) as { counts: unknown }).counts).toEqual({ create: 10_000, update: 0, deactivate: 0, unchanged: 0 });
     const importedMs = performance.now() - started;
     await push.idle();
     const publishedMs = performance.now() - started;

@@ -405,29 +405,4 @@ describe('dashboard: /api/v1/employees, badges, BLE consent, assign-unknown', ()
     expect((await call('POST', '/employees/E001/badges', { kind: 'mifare', uid: '04A1B2C3' })).status).toBe(500);
     expect(await rows('SELECT * FROM badge_assignments')).toEqual([]);
   });
-
-  it('imports many employees with badges in one transaction and tells the gateways once', async () => {
-    const result = await service.importMany(
-      Array.from({ length: 50 }, (_, i) => ({
-        employeeNumber: `B${String(i).padStart(3, '0')}`,
-        employee: { name: `Bulk ${i}`, sites: [i % 2 ? 'mk-01' : 'tst-02'], status: 'active' as const },
-        badges: [{ kind: 'mifare' as const, uid: (0x10000000 + i).toString(16) }],
-      })),
-      systemAccess('import'),
-    );
-    expect(result).toEqual({ created: 50, replaced: 0, badgesAssigned: 50 });
-    expect(sitesTold).toHaveLength(1);
-    expect(new Set(sitesTold[0])).toEqual(new Set(['mk-01', 'tst-02']));
-    // One already held by another: nothing of the import is kept.
-    await expect(
-      service.importMany(
-        [
-          { employeeNumber: 'C001', employee: { name: 'New', sites: ['mk-01'], status: 'active' } },
-          { employeeNumber: 'C002', employee: { name: 'Clash', sites: ['mk-01'], status: 'active' }, badges: [{ kind: 'mifare', uid: '10000001' }] },
-        ],
-        systemAccess('import'),
-      ),
-    ).rejects.toThrow(/assigned to employee B001/);
-    expect(await rows("SELECT * FROM employees WHERE employee_number LIKE 'C%'")).toEqual([]);
-  });
 });
