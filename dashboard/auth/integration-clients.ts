@@ -76,6 +76,7 @@ interface TokenLookupRow {
   token_revoked_at: string | null;
   client_pk: string;
   name: string;
+  client_scopes: string;
   sites: string | null;
   client_revoked_at: string | null;
   last_used_at: string | null;
@@ -127,6 +128,32 @@ export interface NewIntegrationClient {
   tokenLifetimeSeconds?: number;
 }
 
+export interface IntegrationClientChange {
+  name?: string;
+  scopes?: readonly IntegrationScope[];
+  sites?: SiteScope;
+  tokenLifetimeSeconds?: number;
+}
+
+function checkedScopes(scopes: readonly IntegrationScope[]): IntegrationScope[] {
+  const normalised = normaliseScopes(scopes);
+  if (normalised.length === 0) throw new AccountError(400, 'give at least one scope', 'scopes');
+  return normalised;
+}
+
+function checkedSites(sites: SiteScope): SiteScope {
+  if (sites === 'all') return 'all';
+  if (sites.length === 0) throw new AccountError(400, 'give at least one site id, or leave sites out for every site', 'sites');
+  return [...new Set(sites)].sort();
+}
+
+function checkedLifetime(seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < MIN_TOKEN_LIFETIME_SECONDS || seconds > MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new AccountError(400, `must be a whole number of seconds from ${MIN_TOKEN_LIFETIME_SECONDS} to ${MAX_TOKEN_LIFETIME_SECONDS}`, 'tokenLifetimeSeconds');
+  }
+  return seconds;
+}
+
 export interface IssuedToken {
   accessToken: string;
   expiresIn: number;
@@ -150,17 +177,9 @@ export class IntegrationClientService {
 
   /** Makes a client; its secret is in the answer and nowhere else. */
   async create(input: NewIntegrationClient, actor: AuditActor | undefined): Promise<{ client: IntegrationClientView; clientSecret: string }> {
-    const scopes = normaliseScopes(input.scopes);
-    if (scopes.length === 0) throw new AccountError(400, 'give at least one scope', 'scopes');
-    let sites: SiteScope = input.sites ?? 'all';
-    if (sites !== 'all') {
-      if (sites.length === 0) throw new AccountError(400, 'give at least one site id, or leave sites out for every site', 'sites');
-      sites = [...new Set(sites)].sort();
-    }
-    const lifetime = input.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
-    if (!Number.isInteger(lifetime) || lifetime < MIN_TOKEN_LIFETIME_SECONDS || lifetime > MAX_TOKEN_LIFETIME_SECONDS) {
-      throw new AccountError(400, `must be a whole number of seconds from ${MIN_TOKEN_LIFETIME_SECONDS} to ${MAX_TOKEN_LIFETIME_SECONDS}`, 'tokenLifetimeSeconds');
-    }
+    const scopes = checkedScopes(input.scopes);
+    const sites = checkedSites(input.sites ?? 'all');
+    const lifetime = checkedLifetime(input.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS);
     const id = uuidv7();
     const clientId = `${CLIENT_ID_PREFIX}${randomBytes(16).toString('base64url')}`;
     const clientSecret = `${CLIENT_SECRET_PREFIX}${randomSecret()}`;
@@ -180,6 +199,32 @@ export class IntegrationClientService {
   async get(id: string): Promise<IntegrationClientView | undefined> {
     const row = await this.db.get<ClientRow>('SELECT * FROM integration_clients WHERE id = ?', [id]);
     return row ? toView(row) : undefined;
+  }
+
+  /**
+   * Changes a client's name, scopes, sites or token lifetime. Its live access tokens keep working
+   * with what is left: a scope taken away is no longer granted by them (resolveAccessToken
+   * intersects), new sites apply at once, a new lifetime applies to tokens issued from now on.
+   */
+  async update(id: string, change: IntegrationClientChange, actor: AuditActor | undefined): Promise<IntegrationClientView> {
+    const scopes = change.scopes === undefined ? undefined : checkedScopes(change.scopes);
+    const sites = change.sites === undefined ? undefined : checkedSites(change.sites);
+    const lifetime = change.tokenLifetimeSeconds === undefined ? undefined : checkedLifetime(change.tokenLifetimeSeconds);
+    return this.db.transaction(async () => {
+      const before = await this.get(id);
+      if (!before) throw new AccountError(404, `integration client ${id} does not exist`);
+      if (before.revokedAt !== null) throw new AccountError(409, `integration client ${before.name} is revoked: make a new one instead`);
+      await this.db.run('UPDATE integration_clients SET name = ?, scopes = ?, sites = ?, token_lifetime_seconds = ? WHERE id = ?', [
+        change.name ?? before.name,
+        JSON.stringify(scopes ?? before.scopes),
+        (sites ?? before.sites) === 'all' ? null : JSON.stringify(sites ?? before.sites),
+        lifetime ?? before.tokenLifetimeSeconds,
+        id,
+      ]);
+      const after = (await this.get(id)) as IntegrationClientView;
+      await this.audit.record({ actor, action: 'integration-client.update', entity: 'integration-client', entityId: id, before, after });
+      return after;
+    });
   }
 
   /** Clients in creation order (ids are UUIDv7), keyset-paged; revoked ones only when asked. */
@@ -282,7 +327,7 @@ export class IntegrationClientService {
     if (!secret.startsWith(ACCESS_TOKEN_PREFIX) || secret.length > 256) return undefined;
     const row = await this.db.get<TokenLookupRow>(
       `SELECT t.id AS token_id, t.scopes AS token_scopes, t.expires_at, t.revoked_at AS token_revoked_at,
-              c.id AS client_pk, c.name, c.sites, c.revoked_at AS client_revoked_at, c.last_used_at
+              c.id AS client_pk, c.name, c.scopes AS client_scopes, c.sites, c.revoked_at AS client_revoked_at, c.last_used_at
          FROM integration_access_tokens t JOIN integration_clients c ON c.id = t.client_pk
         WHERE t.token_hash = ?`,
       [sha256Hex(secret)],
@@ -292,7 +337,9 @@ export class IntegrationClientService {
     if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_EVERY_MS) {
       await this.db.write('UPDATE integration_clients SET last_used_at = ? WHERE id = ?', [now.toISOString(), row.client_pk]);
     }
-    const scopes: Permission[] = scopesOf(row.token_scopes);
+    // What the token was granted, less what the client has lost since.
+    const clientScopes = scopesOf(row.client_scopes);
+    const scopes: Permission[] = scopesOf(row.token_scopes).filter((scope) => clientScopes.includes(scope));
     // The admin role, narrowed to the granted scopes by `can`: admin is the one role that has every
     // permission a scope may name (hris:sync included), so the scopes alone decide.
     return { kind: 'token', id: row.client_pk, name: `${row.name} (integration client)`, role: 'admin', sites: sitesOf(row.sites), scopes };

@@ -19,22 +19,37 @@ const ClientParams = z.object({ id: z.string().uuid('is not an integration clien
 
 const Scope = z.enum(integrationScopes, { error: `is not a scope an integration client may have (${integrationScopes.join(', ')})` });
 
+const ClientName = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(80, 'may be at most 80 characters');
+/** What the client's tokens may be granted: permissions from the integration list. */
+const ClientScopes = z.array(Scope, { error: 'must be a list of scopes' }).min(1, 'give at least one scope').max(integrationScopes.length);
+const ClientSites = z.array(EntityId).min(1, 'give at least one site id, or leave sites out').max(1000);
+/** How long its access tokens live (default 3600). */
+const TokenLifetime = z
+  .number({ error: 'must be a number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(MIN_TOKEN_LIFETIME_SECONDS, `must be at least ${MIN_TOKEN_LIFETIME_SECONDS}`)
+  .max(MAX_TOKEN_LIFETIME_SECONDS, `may be at most ${MAX_TOKEN_LIFETIME_SECONDS}`);
+
 const NewClient = z
   .object({
-    name: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(80, 'may be at most 80 characters'),
-    /** What the client's tokens may be granted: permissions from the integration list. */
-    scopes: z.array(Scope, { error: 'must be a list of scopes' }).min(1, 'give at least one scope').max(integrationScopes.length),
+    name: ClientName,
+    scopes: ClientScopes,
     /** Limit the client to these sites; left out: every site. */
-    sites: z.array(EntityId).min(1, 'give at least one site id, or leave sites out').max(1000).optional(),
-    /** How long its access tokens live (default 3600). */
-    tokenLifetimeSeconds: z
-      .number({ error: 'must be a number of seconds' })
-      .int('must be a whole number of seconds')
-      .min(MIN_TOKEN_LIFETIME_SECONDS, `must be at least ${MIN_TOKEN_LIFETIME_SECONDS}`)
-      .max(MAX_TOKEN_LIFETIME_SECONDS, `may be at most ${MAX_TOKEN_LIFETIME_SECONDS}`)
-      .optional(),
+    sites: ClientSites.optional(),
+    tokenLifetimeSeconds: TokenLifetime.optional(),
   })
   .strict();
+
+const ClientChange = z
+  .object({
+    name: ClientName.optional(),
+    scopes: ClientScopes.optional(),
+    /** These sites only, or "all". */
+    sites: z.union([z.literal('all'), ClientSites], { error: 'must be "all" or a list of site ids' }).optional(),
+    tokenLifetimeSeconds: TokenLifetime.optional(),
+  })
+  .strict()
+  .refine((change) => Object.keys(change).length > 0, 'give at least one of name, scopes, sites, tokenLifetimeSeconds');
 
 const Rotation = z
   .object({
@@ -46,7 +61,7 @@ const Rotation = z
 
 /**
  * /api/v1/integration-clients (tokens:manage): make an OAuth client (its secret shown once), list
- * (no secrets), read, revoke (its tokens stop at once), rotate the secret. Clients get their
+ * (no secrets), read, change (name, scopes, sites, token lifetime), revoke (its tokens stop at once), rotate the secret. Clients get their
  * tokens at POST /api/v1/oauth/token (oauth-routes.ts).
  */
 export const integrationClientRoutes: FastifyPluginAsync<IntegrationClientRoutesOptions> = async (app, options) => {
@@ -91,6 +106,28 @@ export const integrationClientRoutes: FastifyPluginAsync<IntegrationClientRoutes
     if (!client) return reply.code(404).send({ error: `integration client ${request.params.id} does not exist` });
     return { client };
   });
+
+  routes.patch(
+    '/integration-clients/:id',
+    {
+      config: manage,
+      schema: {
+        summary: "Change an integration client's name, scopes, sites or token lifetime",
+        description:
+          'Its live access tokens keep working with what is left: a scope taken away stops being granted by them at once, new sites apply at once, a new lifetime applies to tokens issued from now on. A revoked client cannot be changed (409).',
+        params: ClientParams,
+        body: ClientChange,
+        response: { 200: One, 400: ErrorWithIssues, 404: ErrorWithIssues, 409: ErrorWithIssues },
+      },
+    },
+    async (request, reply) => {
+      try {
+        return { client: await clients.update(request.params.id, request.body, principalOf(request)) };
+      } catch (error) {
+        return sendAccountError(reply, error);
+      }
+    },
+  );
 
   routes.delete('/integration-clients/:id', { config: manage, schema: { params: ClientParams, response: { 200: One, 400: ErrorWithIssues, 404: ErrorWithIssues } } }, async (request, reply) => {
     try {

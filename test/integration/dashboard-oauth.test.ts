@@ -56,7 +56,7 @@ describe('dashboard: integration clients and POST /api/v1/oauth/token', () => {
   const rows = (sql: string): Promise<Json[]> => rowsOf(path.join(dir, 'dashboard.sqlite'), sql);
   const admin = (): Record<string, string> => bearer(dashboard.apiToken);
 
-  async function send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, headers: Record<string, string>, payload?: unknown): Promise<Answer> {
+  async function send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, headers: Record<string, string>, payload?: unknown): Promise<Answer> {
     const response = await dashboard.http.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as Json }) });
     let body: Json = {};
     try {
@@ -66,7 +66,7 @@ describe('dashboard: integration clients and POST /api/v1/oauth/token', () => {
     }
     return { status: response.statusCode, body, headers: response.headers, raw: response.body };
   }
-  const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, headers = admin()): Promise<Answer> => send(method, `/api/v1${url}`, headers, payload);
+  const api = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers = admin()): Promise<Answer> => send(method, `/api/v1${url}`, headers, payload);
 
   /** A token request with a form body (a string, sent as it is) and these headers. */
   const tokenRequest = (form: string, headers: Record<string, string> = {}, contentType = FORM): Promise<Answer> =>
@@ -333,6 +333,53 @@ describe('dashboard: integration clients and POST /api/v1/oauth/token', () => {
     const audit = await rows(`SELECT action, before, after FROM audit_log WHERE action = 'integration-client.rotate-secret' AND entity_id = '${id}' ORDER BY id`);
     expect(audit.map((row) => JSON.parse(String(row.after)).tokensRevoked)).toEqual([1, 0]);
     for (const row of audit) expect(`${String(row.before)}${String(row.after)}`).not.toMatch(/pgcs_|[0-9a-f]{64}/);
+  });
+
+  it("changes a client's scopes, sites, name and token lifetime; its live tokens lose a scope taken away at once; audited", async () => {
+    nowMs = T0;
+    const { id, clientId, secret } = await newClient({ name: 'Payroll export', scopes: ['employees:read', 'punches:read'], sites: ['mk-01'] });
+    const token = await accessToken(clientId, secret);
+    expect((await api('GET', '/punches', undefined, bearer(token))).status).toBe(200);
+    expect((await api('GET', '/employees', undefined, bearer(token))).body.employees.map((employee: Json) => employee.employeeNumber)).toEqual(['E001']);
+
+    const changed = await api('PATCH', `/integration-clients/${id}`, { name: 'Payroll export (TST too)', scopes: ['employees:read'], sites: ['mk-01', 'tst-02'], tokenLifetimeSeconds: 600 });
+    expect(changed.status, changed.raw).toBe(200);
+    expect(changed.body.client).toMatchObject({ id, clientId, name: 'Payroll export (TST too)', scopes: ['employees:read'], sites: ['mk-01', 'tst-02'], tokenLifetimeSeconds: 600 });
+    // The live token: punches:read is gone at once, the new site is there at once.
+    const refused = await api('GET', '/punches', undefined, bearer(token));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toContain("this token's scopes (employees:read)");
+    expect((await api('GET', '/employees', undefined, bearer(token))).body.employees.map((employee: Json) => employee.employeeNumber)).toEqual(['E001', 'E002']);
+    // A new token: the new scopes and lifetime; a scope taken away cannot be asked for.
+    const fresh = await tokenRequest('grant_type=client_credentials', basic(clientId, secret));
+    expect(fresh.body).toMatchObject({ expires_in: 600, scope: 'employees:read' });
+    expectOAuthError(await tokenRequest('grant_type=client_credentials&scope=punches:read', basic(clientId, secret)), 'invalid_scope');
+    // Back to every site; the name alone.
+    expect((await api('PATCH', `/integration-clients/${id}`, { sites: 'all' })).body.client.sites).toBe('all');
+    expect((await api('PATCH', `/integration-clients/${id}`, { name: 'Payroll' })).body.client).toMatchObject({ name: 'Payroll', scopes: ['employees:read'], sites: 'all', tokenLifetimeSeconds: 600 });
+    const audit = await rows(`SELECT before, after FROM audit_log WHERE action = 'integration-client.update' AND entity_id = '${id}' ORDER BY id`);
+    expect(audit).toHaveLength(3);
+    expect(JSON.parse(audit[0]!.before as string)).toMatchObject({ scopes: ['employees:read', 'punches:read'], sites: ['mk-01'] });
+    expect(JSON.parse(audit[0]!.after as string)).toMatchObject({ scopes: ['employees:read'], sites: ['mk-01', 'tst-02'] });
+    expect(audit[0]!.after).not.toContain(secret);
+
+    // Refusals: nothing given, bad fields, unknown, revoked; nothing changes.
+    const fieldsOf = (answer: Answer): string[] => [...new Set((answer.body.issues as Json[]).map((issue) => `${issue.in}:${issue.field}`))].sort();
+    const empty = await api('PATCH', `/integration-clients/${id}`, {});
+    expect(empty.status).toBe(400);
+    expect(empty.body.issues[0].message).toBe('give at least one of name, scopes, sites, tokenLifetimeSeconds');
+    expect(fieldsOf(await api('PATCH', `/integration-clients/${id}`, { scopes: [], sites: [], tokenLifetimeSeconds: 5, secret: 'x' }))).toEqual([
+      'body:scopes',
+      'body:secret',
+      'body:sites',
+      'body:tokenLifetimeSeconds',
+    ]);
+    expect(fieldsOf(await api('PATCH', '/integration-clients/42', { name: 'x' }))).toEqual(['params:id']);
+    expect((await api('PATCH', '/integration-clients/0190a000-0000-7000-8000-000000000000', { name: 'x' })).status).toBe(404);
+    expect((await api('DELETE', `/integration-clients/${id}`)).status).toBe(200);
+    const revoked = await api('PATCH', `/integration-clients/${id}`, { name: 'Back again' });
+    expect(revoked.status).toBe(409);
+    expect((await api('GET', `/integration-clients/${id}`)).body.client.name).toBe('Payroll');
   });
 
   it('pages the list by keyset', async () => {
