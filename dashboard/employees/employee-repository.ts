@@ -150,6 +150,21 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** Employees read at once by getMany: well under SQLite's limit on bound parameters. */
+const MANY_CHUNK = 500;
+
+/** When an employee's inactive spell began, after a write of this status: kept while it goes on. */
+export function inactiveSinceAfter(status: 'active' | 'inactive', existing: Pick<EmployeeView, 'status' | 'inactiveSince'> | undefined, at: string): string | null {
+  if (status === 'active') return null;
+  return existing?.status === 'inactive' ? (existing.inactiveSince ?? at) : at;
+}
+
+function sameSites(stored: readonly string[], next: readonly string[]): boolean {
+  const a = [...new Set(stored)].sort();
+  const b = [...new Set(next)].sort();
+  return a.length === b.length && a.every((site, index) => site === b[index]);
+}
+
 export class EmployeeRepository {
   constructor(private readonly db: Database) {}
 
@@ -239,8 +254,19 @@ export class EmployeeRepository {
   }
 
   /** Creates or replaces an employee and its site list. `at` is the write time. */
+  /** The employees with these numbers (the unknown ones left out), read in chunks of 500. */
+  async getMany(employeeNumbers: readonly string[]): Promise<Map<string, EmployeeView>> {
+    const found = new Map<string, EmployeeView>();
+    for (let start = 0; start < employeeNumbers.length; start += MANY_CHUNK) {
+      const chunk = employeeNumbers.slice(start, start + MANY_CHUNK);
+      const rows = await this.db.all<EmployeeRow>(`SELECT * FROM employees WHERE employee_number IN (${placeholders(chunk.length)})`, chunk);
+      for (const view of await this.views(rows)) found.set(view.employeeNumber, view);
+    }
+    return found;
+  }
+
   async put(employee: EmployeeWrite, existing: EmployeeView | undefined, at: string): Promise<void> {
-    const inactiveSince = employee.status === 'active' ? null : existing?.status === 'inactive' ? (existing.inactiveSince ?? at) : at;
+    const inactiveSince = inactiveSinceAfter(employee.status, existing, at);
     await this.db.run(
       `INSERT INTO employees (employee_number, name, name_zh, department, rank, phone, email, active_from, active_until, status, inactive_since, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -263,6 +289,8 @@ export class EmployeeRepository {
         at,
       ],
     );
+    // Most updates (a new phone, a name) leave the site list as it was: not rewritten then.
+    if (existing && sameSites(existing.sites, employee.sites)) return;
     await this.db.run('DELETE FROM employee_sites WHERE employee_number = ?', [employee.employeeNumber]);
     for (const siteId of employee.sites) {
       await this.db.run('INSERT INTO employee_sites (employee_number, site_id) VALUES (?, ?)', [employee.employeeNumber, siteId]);

@@ -16,7 +16,7 @@ import {
   type EntityChange,
   type GatewayChanges,
 } from './employee-model.js';
-import { EmployeeRepository, type EmployeeQuery, type Page } from './employee-repository.js';
+import { EmployeeRepository, inactiveSinceAfter, type EmployeeQuery, type Page } from './employee-repository.js';
 
 export interface EmployeeServiceOptions {
   db: Database;
@@ -31,6 +31,31 @@ export interface EmployeeServiceOptions {
 
 function reaches(access: Access, siteId: string): boolean {
   return access.sites === 'all' || access.sites.includes(siteId);
+}
+
+/**
+ * The employee as a read would give it right after `repository.put` wrote `body` over `before`
+ * (undefined: a new employee): badges and consent are the ones it had.
+ */
+function viewAfterWrite(employeeNumber: string, body: EmployeeBody, before: EmployeeView | undefined, at: string): EmployeeView {
+  return {
+    employeeNumber,
+    name: body.name,
+    nameZh: body.nameZh ?? null,
+    department: body.department ?? null,
+    rank: body.rank ?? null,
+    phone: body.phone ?? null,
+    email: body.email ?? null,
+    sites: [...body.sites].sort(),
+    activeFrom: body.activeFrom ?? null,
+    activeUntil: body.activeUntil ?? null,
+    status: body.status,
+    inactiveSince: inactiveSinceAfter(body.status, before, at),
+    badges: before?.badges ?? [],
+    bleConsent: before?.bleConsent ?? null,
+    createdAt: before?.createdAt ?? at,
+    updatedAt: at,
+  };
 }
 
 /** A site-scoped caller reaches an employee listed at one of its sites. */
@@ -192,24 +217,7 @@ export class EmployeeService {
   async createInTransaction(employeeNumber: string, body: EmployeeBody, credentials: readonly Credential[], access: Access, actorName: string | null): Promise<void> {
     const at = this.now().toISOString();
     await this.repository.put({ ...body, employeeNumber }, undefined, at);
-    const employee: EmployeeView = {
-      employeeNumber,
-      name: body.name,
-      nameZh: body.nameZh ?? null,
-      department: body.department ?? null,
-      rank: body.rank ?? null,
-      phone: body.phone ?? null,
-      email: body.email ?? null,
-      sites: [...body.sites].sort(),
-      activeFrom: body.activeFrom ?? null,
-      activeUntil: body.activeUntil ?? null,
-      status: body.status,
-      inactiveSince: body.status === 'active' ? null : at,
-      badges: [],
-      bleConsent: null,
-      createdAt: at,
-      updatedAt: at,
-    };
+    const employee = viewAfterWrite(employeeNumber, body, undefined, at);
     await this.changed({ action: 'employee.create', entity: 'employee', entityId: employeeNumber, before: null, after: employee, actor: access.actor });
     for (const credential of credentials) {
       const id = await this.repository.assignBadge(employeeNumber, credential, at, access.actor.id);
@@ -227,6 +235,22 @@ export class EmployeeService {
       };
       await this.changed({ action: 'badge.assign', entity: 'badge', entityId: credentialKey(credential), before: null, after: badge, actor: access.actor });
     }
+  }
+
+  /**
+   * Writes an existing employee's fields as a bulk import does: `before` is the employee as the
+   * caller read it in this transaction, and the audit's "after" is built from it, not read back
+   * (3 statements instead of about 14 for a changed name). Returns the employee as written.
+   */
+  async updateInTransaction(employeeNumber: string, body: EmployeeBody, before: EmployeeView, access: Access): Promise<EmployeeView> {
+    if (!reachesEmployee(access, before.sites)) throw new EmployeeNotFoundError(employeeNumber);
+    const outside = body.sites.filter((site) => !reaches(access, site));
+    if (outside.length > 0) throw new OutOfReachError(outside);
+    const at = this.now().toISOString();
+    await this.repository.put({ ...body, employeeNumber }, before, at);
+    const employee = viewAfterWrite(employeeNumber, body, before, at);
+    await this.changed({ action: 'employee.update', entity: 'employee', entityId: employeeNumber, before, after: employee, actor: access.actor });
+    return employee;
   }
 
   /** put's work, for a caller that holds the transaction (and tells the gateways itself). */

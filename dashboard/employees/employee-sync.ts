@@ -134,6 +134,8 @@ export class EmployeeSync {
       const linked = await accounts.of(plan.employees.filter((planned) => planned.account).map((planned) => planned.employeeNumber));
       const writes = plan.employees.filter((planned) => planned.outcome !== 'unchanged');
       const actorName = await employees.repository.actorName(access.actor.id);
+      // Everyone the import changes, read at once: their writes then build the audit's "after" from it.
+      const before = await employees.repository.getMany(writes.filter((planned) => planned.outcome !== 'create').map((planned) => planned.employeeNumber));
       let done = 0;
       for (const planned of writes) {
         const number = planned.employeeNumber;
@@ -145,11 +147,13 @@ export class EmployeeSync {
           if (done % PROGRESS_EVERY === 0) request.onProgress?.({ phase: 'commit', done, total: writes.length });
           continue;
         }
-        // A new employee is known not to exist: its put need not read it first.
-        let sites = planned.outcome === 'create' ? [] : await employees.repository.sitesOf(number);
+        const known = before.get(number);
+        let sites = known?.sites ?? [];
         for (const site of sites) touched.add(site);
         if (planned.fields) {
-          const { employee } = await employees.putInTransaction(number, planned.fields, access, planned.outcome === 'create' ? { before: undefined } : undefined);
+          const employee = known
+            ? await employees.updateInTransaction(number, planned.fields, known, access)
+            : (await employees.putInTransaction(number, planned.fields, access, planned.outcome === 'create' ? { before: undefined } : undefined)).employee;
           sites = employee.sites;
           for (const site of sites) touched.add(site);
         }

@@ -158,9 +158,28 @@ describe('employee import: /api/v1/employee-imports', () => {
     expect((await upload('/employee-imports', change)).status).toBe(200);
     expect((await t.api('GET', '/employees/E3002')).body.employee).toMatchObject({ department: 'Sales', sites: ['mk-01', 'tst-02'], badges: [{ credential: { uid: '04A1B2C5' } }] });
 
+    // Updates are written without reading back too: the audit row holds exactly what a read gives,
+    // before and after (one site fewer; then a new phone with the same sites).
+    const audited = async (entityId: string) => {
+      const row = (await t.dashboard.db.get<{ before: string; after: string }>("SELECT before, after FROM audit_log WHERE action = 'employee.update' AND entity_id = ? ORDER BY id DESC LIMIT 1", [entityId]))!;
+      return { before: JSON.parse(row.before) as Json, after: JSON.parse(row.after) as Json };
+    };
+    for (const line of ['E3002,Person E3002,Sales,tst-02,mifare:04A1B2C5', 'E3002,Person E3002,Sales,tst-02,mifare:04A1B2C5,5123 4567']) {
+      const readBefore = await t.dashboard.employees.repository.get('E3002');
+      const columns = line.split(',').length === 6 ? `${header},phone` : header;
+      expect((await upload('/employee-imports', Buffer.from(`${columns}\n${line}\n`))).status).toBe(200);
+      expect(await audited('E3002')).toEqual({ before: readBefore, after: await t.dashboard.employees.repository.get('E3002') });
+    }
+    expect(await t.dashboard.employees.repository.get('E3002')).toMatchObject({ department: 'Sales', sites: ['tst-02'], phone: '+85251234567' });
+
     const activeBefore = (await t.dashboard.db.all<{ employee_number: string }>("SELECT employee_number FROM employees WHERE status = 'active' ORDER BY 1")).map((row) => row.employee_number);
-    const full = await upload('/employee-imports?mode=full', Buffer.from(`${header}\nE3002,Person E3002,Sales,mk-01;tst-02,mifare:04A1B2C5\n`));
+    const e3001Before = await t.dashboard.employees.repository.get('E3001');
+    const full = await upload('/employee-imports?mode=full', Buffer.from(`${header}\nE3002,Person E3002,Sales,tst-02,mifare:04A1B2C5\n`));
     expect(full.status, full.text).toBe(200);
+    // A deactivation's audit row: inactive since the import, its badges as they were when it was written (revoked after).
+    const e3001After = (await t.dashboard.employees.repository.get('E3001'))!;
+    expect(e3001After).toMatchObject({ status: 'inactive', inactiveSince: expect.any(String), badges: [] });
+    expect(await audited('E3001')).toEqual({ before: e3001Before, after: { ...e3001After, badges: e3001Before!.badges } });
     expect(full.body.counts).toEqual({ create: 0, update: 0, deactivate: activeBefore.length - 1, unchanged: 1 });
     expect((await t.dashboard.db.all<{ employee_number: string }>("SELECT employee_number FROM employees WHERE status = 'active'")).map((row) => row.employee_number)).toEqual(['E3002']);
     expect(await t.dashboard.db.all("SELECT * FROM badge_assignments WHERE revoked_at IS NULL AND employee_number <> 'E3002'")).toEqual([]);
