@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrationScopes } from '../../dashboard/auth/permissions.js';
 import { startAttendanceDashboard, type AttendanceDashboard, type Json } from '../support/attendance-dashboard.js';
@@ -13,7 +13,11 @@ import { adminOneTimePassword, launchTablet, openPage, pageProblems, settled as 
  * token over real HTTP from the token URL (HTTP Basic), and the token reads employees at the one
  * site the client was limited to. Rotating shows a new secret once, and the old one is refused;
  * revoking stops the token at once. The section reads in 繁中; no CSP violations, touch-sized
- * controls. Screenshots go to test-artifacts/e2e/ (clients-*.png).
+ * controls. Another client is changed in place in the Edit dialog (the create form, filled in):
+ * the server's field error at its field and nothing changed, then a scope dropped, one site and a
+ * new name sent as a PATCH of just those; the row and the API show them, and a token issued before
+ * is refused the dropped scope at once while the secret still works. Nothing changed sends
+ * nothing; the dialog reads in 繁中 too. Screenshots go to test-artifacts/e2e/ (clients-*.png).
  */
 
 /** Monday 2 March 2026, 09:00 in Hong Kong. */
@@ -238,4 +242,178 @@ describe('integration clients in the console, in Chromium', () => {
     ]);
     expect(audit.filter((entry) => entry.action !== 'integration-client.token-issue').every((entry) => entry.actor.kind === 'user' && entry.actor.name === 'admin')).toBe(true);
   }, 60_000);
+
+  describe('changing a client in place (Edit)', () => {
+    let payroll: Json;
+    let payrollSecret = '';
+    let payrollToken = '';
+    const dialog = () => page.locator('[data-test="edit-client-dialog"]');
+    const editForm = () => dialog().locator('[data-test="edit-client-form"]');
+    const stored = async (): Promise<Json> => {
+      const answer = await fixture.api('GET', `/integration-clients/${payroll.id as string}`);
+      expect(answer.status, answer.text).toBe(200);
+      return answer.body.client as Json;
+    };
+    const updates = async (): Promise<Json[]> => ((await fixture.api('GET', '/audit?entity=integration-client')).body.entries as Json[]).filter((entry) => entry.action === 'integration-client.update');
+    const ticked = (name: 'scopes' | 'sites') => editForm().locator(`input[name="${name}"]:checked`).evaluateAll((boxes) => boxes.map((box) => box.getAttribute('value')));
+    /** Clicks Save and answers the PATCH the page sent (its body and CSRF header). */
+    async function save(): Promise<Request> {
+      const [request] = await Promise.all([page.waitForRequest((sent) => sent.method() === 'PATCH'), editForm().locator('[data-test="save-client"]').click()]);
+      return request;
+    }
+
+    it('opens the Edit dialog filled in with what the client has, with the note on live tokens and the secret', async () => {
+      const made = await fixture.api('POST', '/integration-clients', { name: 'Payroll export', scopes: ['employees:read', 'punches:read', 'attendance:read'] });
+      expect(made.status, made.text).toBe(201);
+      payroll = made.body.client as Json;
+      payrollSecret = made.body.clientSecret as string;
+      const token = await requestToken(payroll.clientId as string, payrollSecret);
+      expect(token.status, JSON.stringify(token.body)).toBe(200);
+      payrollToken = token.body.access_token as string;
+      expect((await getWith(payrollToken, '/punches')).status).toBe(200);
+      expect(((await getWith(payrollToken, '/employees')).body.employees as Json[]).map((employee) => employee.employeeNumber)).toEqual(['E001', 'E002']);
+
+      await open('/tokens');
+      const row = clientRow('Payroll export');
+      await row.waitFor();
+      expect(await row.locator('[data-test="client-sites"]').textContent()).toBe('All');
+      await row.locator('[data-test="edit-client"]').click();
+      await editForm().waitFor();
+      expect(await dialog().locator('h2').textContent()).toBe('Edit integration client "Payroll export"');
+      expect(await editForm().locator('[data-test="client-name"]').inputValue()).toBe('Payroll export');
+      expect(await editForm().locator('[data-test="client-lifetime"]').inputValue()).toBe('3600');
+      expect(await ticked('scopes')).toEqual(['employees:read', 'punches:read', 'attendance:read']);
+      expect(await ticked('sites')).toEqual([]);
+      expect(await editForm().locator('input[name="sites"]').evaluateAll((boxes) => boxes.map((box) => box.getAttribute('value')))).toEqual(['mk-01', 'tst-02']);
+      expect(await editForm().locator('[data-test="edit-client-note"]').textContent()).toBe(
+        'The client ID and secret stay the same. Its live access tokens change with it: a scope you take away is refused from their next request, new sites apply at once, and a new token lifetime applies to tokens issued from now on.',
+      );
+      expect(await page.evaluate('document.activeElement?.dataset.test')).toBe('client-name');
+      expect(await smallControls(page, '[data-test="edit-client-dialog"]')).toEqual([]);
+      await browser.screenshot('clients-06-edit-dialog');
+    }, 60_000);
+
+    it("refuses an empty name: the server's error at the name, the dialog open, nothing changed", async () => {
+      await editForm().locator('[data-test="client-name"]').fill('   ');
+      const request = await save();
+      expect(request.postDataJSON()).toEqual({ name: '' });
+      await expect.poll(() => editForm().locator('[data-field="name"] .field-error').textContent()).toBe('must not be empty');
+      expect(await editForm().locator('[data-field="name"]').getAttribute('class')).toContain('has-error');
+      expect(await editForm().locator('.form-error').isHidden()).toBe(true);
+      expect(await dialog().isVisible()).toBe(true);
+      await browser.screenshot('clients-07-edit-field-error');
+      expect(await stored()).toMatchObject({ name: 'Payroll export', scopes: ['employees:read', 'punches:read', 'attendance:read'], sites: 'all', tokenLifetimeSeconds: 3600 });
+      expect(await updates()).toEqual([]);
+      expect((await getWith(payrollToken, '/punches')).status).toBe(200);
+    }, 60_000);
+
+    it('drops a scope, limits it to Mong Kok and renames it: only those sent, the row and the API show them, the old token loses the scope at once, the secret still works', async () => {
+      await editForm().locator('[data-test="client-name"]').fill('Payroll export (Mong Kok)');
+      await editForm().locator('[data-test="client-scope-punches:read"]').uncheck();
+      await editForm().locator('[data-test="client-site-mk-01"]').check();
+      const request = await save();
+      expect(request.postDataJSON()).toEqual({ name: 'Payroll export (Mong Kok)', scopes: ['employees:read', 'attendance:read'], sites: ['mk-01'] });
+      expect(request.headers()['x-csrf-token']).toEqual(expect.any(String));
+      await dialog().waitFor({ state: 'detached' });
+      await expect.poll(() => page.locator('.toast').last().textContent()).toBe('Integration client "Payroll export (Mong Kok)" saved.');
+
+      const row = clientRow('Payroll export (Mong Kok)');
+      await row.waitFor();
+      expect(await clientRow('Payroll export').count()).toBe(0);
+      expect(await row.locator('code').textContent()).toBe(payroll.clientId);
+      expect(await row.locator('[data-test="client-scopes"]').textContent()).toBe('employees:read attendance:read');
+      expect(await row.locator('[data-test="client-sites"]').textContent()).toBe('Mong Kok');
+      // Focus goes back to the (new) row's Edit button.
+      expect(await page.evaluate('document.activeElement?.closest("tr")?.dataset.client + " " + document.activeElement?.dataset.test')).toBe('Payroll export (Mong Kok) edit-client');
+      expect(await stored()).toMatchObject({ id: payroll.id, clientId: payroll.clientId, name: 'Payroll export (Mong Kok)', scopes: ['employees:read', 'attendance:read'], sites: ['mk-01'], tokenLifetimeSeconds: 3600, revokedAt: null });
+      const [update] = await updates();
+      expect(update).toMatchObject({ actor: { kind: 'user', name: 'admin' }, before: { name: 'Payroll export', sites: 'all' }, after: { name: 'Payroll export (Mong Kok)', sites: ['mk-01'] } });
+
+      // The token issued before the change: the dropped scope refused, the new site limit in force.
+      expect((await getWith(payrollToken, '/punches')).status).toBe(403);
+      const employees = await getWith(payrollToken, '/employees');
+      expect(employees.status).toBe(200);
+      expect((employees.body.employees as Json[]).map((employee) => employee.employeeNumber)).toEqual(['E001']);
+      // Same secret: a new token, with what is left.
+      const fresh = await requestToken(payroll.clientId as string, payrollSecret);
+      expect(fresh.status, JSON.stringify(fresh.body)).toBe(200);
+      expect(fresh.body.scope).toBe('employees:read attendance:read');
+    }, 60_000);
+
+    it('sends nothing when nothing changed, and the dialog shows the saved values again', async () => {
+      const patches: string[] = [];
+      const onRequest = (request: Request): void => {
+        if (request.method() === 'PATCH') patches.push(request.url());
+      };
+      page.on('request', onRequest);
+      try {
+        await clientRow('Payroll export (Mong Kok)').locator('[data-test="edit-client"]').click();
+        await editForm().waitFor();
+        expect(await editForm().locator('[data-test="client-name"]').inputValue()).toBe('Payroll export (Mong Kok)');
+        expect(await ticked('scopes')).toEqual(['employees:read', 'attendance:read']);
+        expect(await ticked('sites')).toEqual(['mk-01']);
+        // Untick and tick again: the same as before.
+        await editForm().locator('[data-test="client-scope-attendance:read"]').uncheck();
+        await editForm().locator('[data-test="client-scope-attendance:read"]').check();
+        await editForm().locator('[data-test="save-client"]').click();
+        await dialog().waitFor({ state: 'detached' });
+      } finally {
+        page.off('request', onRequest);
+      }
+      expect(patches).toEqual([]);
+      expect(await updates()).toHaveLength(1);
+      // Cancel closes it too.
+      await clientRow('Payroll export (Mong Kok)').locator('[data-test="edit-client"]').click();
+      await editForm().locator('[data-test="client-name"]').fill('Not saved');
+      await editForm().getByRole('button', { name: 'Cancel' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      expect((await stored()).name).toBe('Payroll export (Mong Kok)');
+    }, 60_000);
+
+    it('edits in Traditional Chinese: the dialog, its note and the toast in 繁中, a new token lifetime saved', async () => {
+      await Promise.all([page.waitForEvent('load'), page.locator('[data-test="lang-switch"]').click()]);
+      await settled();
+      await page.locator('html[lang="zh-HK"]').waitFor();
+      const row = clientRow('Payroll export (Mong Kok)');
+      await row.waitFor();
+      expect(await row.locator('[data-test="edit-client"]').textContent()).toBe('編輯');
+      expect(await row.locator('[data-test="client-sites"]').textContent()).toBe('旺角');
+      await row.locator('[data-test="edit-client"]').click();
+      await editForm().waitFor();
+      expect(await dialog().locator('h2').textContent()).toBe('編輯整合用戶端「Payroll export (Mong Kok)」');
+      expect(await editForm().locator('[data-test="edit-client-note"]').textContent()).toContain('用戶端 ID 及密鑰維持不變。');
+      expect(await editForm().locator('[data-test="save-client"]').textContent()).toBe('儲存');
+      expect(await page.locator('body').innerText()).not.toMatch(/\bclients\.[a-zA-Z]+/);
+      await browser.screenshot('clients-08-edit-zh-hk');
+      await editForm().locator('[data-test="client-lifetime"]').fill('1800');
+      const request = await save();
+      expect(request.postDataJSON()).toEqual({ tokenLifetimeSeconds: 1800 });
+      await dialog().waitFor({ state: 'detached' });
+      await expect.poll(() => page.locator('.toast').last().textContent()).toBe('已儲存整合用戶端「Payroll export (Mong Kok)」。');
+      expect(await stored()).toMatchObject({ name: 'Payroll export (Mong Kok)', scopes: ['employees:read', 'attendance:read'], sites: ['mk-01'], tokenLifetimeSeconds: 1800 });
+      expect((await requestToken(payroll.clientId as string, payrollSecret)).body.expires_in).toBe(1800);
+      await Promise.all([page.waitForEvent('load'), page.locator('[data-test="lang-switch"]').click()]);
+      await page.locator('html[lang="en"]').waitFor();
+      await settled();
+    }, 60_000);
+
+    it('says so in the dialog when the client was revoked meanwhile (409), and offers no Edit for a revoked client; no script errors', async () => {
+      const row = clientRow('Payroll export (Mong Kok)');
+      await row.locator('[data-test="edit-client"]').click();
+      await editForm().waitFor();
+      expect((await fixture.api('DELETE', `/integration-clients/${payroll.id as string}`)).status).toBe(200);
+      await editForm().locator('[data-test="client-name"]').fill('Too late');
+      await save();
+      await expect.poll(() => editForm().locator('.form-error').textContent()).toBe('integration client Payroll export (Mong Kok) is revoked: make a new one instead');
+      await editForm().getByRole('button', { name: 'Cancel' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      expect((await stored()).name).toBe('Payroll export (Mong Kok)');
+
+      await open('/tokens');
+      await page.locator('[data-test="clients-show-revoked"]').check();
+      await clientRow('Payroll export (Mong Kok)').waitFor();
+      expect(await section().locator('[data-test="edit-client"]').count()).toBe(0);
+      expect(pageProblems(browser)).toEqual([]);
+    }, 60_000);
+  });
 });

@@ -93,7 +93,7 @@ const COVERED: Record<string, Coverage> = {
   'GET /api/v1/integration-clients': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH] },
   'POST /api/v1/integration-clients': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH, CLIENTS_CONSOLE] },
   'GET /api/v1/integration-clients/:id': { happy: [OAUTH], validation: [OAUTH] },
-  'PATCH /api/v1/integration-clients/:id': { happy: [OAUTH], validation: [OAUTH] },
+  'PATCH /api/v1/integration-clients/:id': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH, CLIENTS_CONSOLE] },
   'DELETE /api/v1/integration-clients/:id': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH] },
   'POST /api/v1/integration-clients/:id/secret': { happy: [OAUTH, CLIENTS_CONSOLE], validation: [OAUTH] },
   'GET /api/v1/audit': { happy: [AUTH], validation: [HERE] },
