@@ -31,6 +31,12 @@ interface SerialLinkEvents {
  */
 export class SerialLink extends EventEmitter<SerialLinkEvents> {
   private port: SerialPort | SerialPortMock | undefined;
+  /**
+   * Writes waiting for their drain, failed together when their port closes: one 'close' listener
+   * for all of them, not one each (a stalled reader with 11 writes queued tripped Node's
+   * MaxListenersExceededWarning).
+   */
+  private readonly pendingWrites = new Set<{ port: SerialPort | SerialPortMock; fail: (error: Error) => void }>();
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs: number;
   private currentState: LinkState = 'idle';
@@ -88,15 +94,15 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     const port = this.port;
     if (!port || this.currentState !== 'open') throw new Error(`serial port ${this.options.path} is not open`);
     await new Promise<void>((resolve, reject) => {
-      const closed = (): void => settle(new Error(`serial port ${this.options.path} closed during a write`));
+      const pending = { port, fail: (error: Error): void => settle(error) };
       const timer = setTimeout(() => settle(new Error(`write to serial port ${this.options.path} not drained in ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
       const settle = (error?: Error | null): void => {
         clearTimeout(timer);
-        port.off('close', closed);
+        this.pendingWrites.delete(pending);
         if (error) reject(error);
         else resolve();
       };
-      port.once('close', closed);
+      this.pendingWrites.add(pending);
       port.write(bytes, (error) => {
         if (error) settle(error);
       });
@@ -136,6 +142,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     port.on('data', (chunk: Buffer) => this.emit('data', chunk));
     port.on('error', (error: Error) => this.options.logger.warn({ err: error, path: this.options.path }, 'serial port error'));
     port.on('close', (error: (Error & { disconnected?: boolean }) | null) => {
+      for (const pending of [...this.pendingWrites]) if (pending.port === port) pending.fail(new Error(`serial port ${this.options.path} closed during a write`));
       if (this.port !== port) return;
       this.port = undefined;
       if (this.currentState === 'stopped') return;

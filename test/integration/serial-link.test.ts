@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLink } from '../../firmware-bridge/serial-link.js';
 import { createVirtualPair } from '../../firmware-bridge/virtual-serial.js';
 import { testLogger } from '../support/logger.js';
+import { PtyPair } from '../support/pty-pair.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -61,6 +62,33 @@ describe('SerialLink on a port that dies under it', () => {
     expect(a.state).toBe('open');
     await a.write(Buffer.from('after restart'));
     await waitFor('bytes through the one open port', () => (Buffer.concat(received).toString() === 'after restart' ? true : undefined));
+  });
+
+  it('fails every write still waiting for its drain when the port closes, with one close listener for all of them', async () => {
+    // A real pty whose far end nobody reads: its buffers fill and the writes wait for their drain.
+    const pair = await PtyPair.create();
+    const link = new SerialLink({ path: pair.a, baudRate: 115200, logger: testLogger(), writeTimeoutMs: 30_000 });
+    links.push(link);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      await link.start();
+      const writes = Array.from({ length: 16 }, () => link.write(Buffer.alloc(64 * 1024, 0x55)).then(() => 'drained', (error: Error) => error.message));
+      const port = (link as unknown as { port: { listenerCount(event: string): number } }).port;
+      // Before: one 'close' listener per waiting write (17 here), and Node warned of a leak past 10.
+      expect(port.listenerCount('close')).toBe(1);
+      await link.stop();
+      const outcomes = await Promise.all(writes);
+      expect(outcomes.filter((outcome) => outcome !== 'drained').length).toBeGreaterThan(0);
+      // serialport fails what it still holds ("Port is not open"), the link's close listener the rest.
+      for (const outcome of outcomes) expect(outcome).toMatch(new RegExp(`^(drained|Port is not open|serial port ${pair.a} closed during a write)$`));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await pair.close();
+    }
   });
 
   it('refuses a write while the port is not open, without touching the link', async () => {
