@@ -91,6 +91,33 @@ export function credentialAliases(credential: Credential): Credential[] {
   return [];
 }
 
+/** What a Wiegand-26 reader reads from a credential (6 hex digits), or undefined for kinds it cannot read. */
+export function wiegand26Reading(credential: Credential): string | undefined {
+  if (credential.kind === 'wiegand26') return credential.uid;
+  const [alias] = credentialAliases(credential).filter((candidate) => candidate.kind === 'wiegand26');
+  return alias?.uid;
+}
+
+/**
+ * Whether a tap of one credential can be taken for the other: an EM4100 card and a wiegand26 badge
+ * with the card's low 24 bits are the same reading at a Wiegand-26 reader, where the wiegand26
+ * badge matches first. Held by two people, one person's tap there is recorded as the other's. (Two
+ * EM4100 cards sharing those bits are not: the gateway then matches neither through them.)
+ */
+export function mistakableFor(a: Credential, b: Credential): boolean {
+  if (a.kind === b.kind) return false;
+  const reading = wiegand26Reading(a);
+  return reading !== undefined && reading === wiegand26Reading(b);
+}
+
+/** The kind and the uid ending of the credentials this one is mistakable for (see mistakableFor). */
+export function mistakableCounterpart(credential: Credential): { kind: CredentialKind; uidEndsWith: string } | undefined {
+  const reading = wiegand26Reading(credential);
+  if (reading === undefined) return undefined;
+  // A wiegand26 badge is mistaken for an EM4100 card ending in its digits; an EM4100 card for that badge.
+  return credential.kind === 'wiegand26' ? { kind: 'em4100', uidEndsWith: reading } : { kind: 'wiegand26', uidEndsWith: reading };
+}
+
 /** Parses "kind:UID" or a roster-style object; throws CredentialError naming the problem. */
 export function parseCredentialKey(key: string): Credential {
   const at = key.indexOf(':');

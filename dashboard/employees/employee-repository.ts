@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor, keysetPage } from '../db/keyset-cursor.js';
-import { CredentialKind, type Credential } from '../../core/credential.js';
+import { CredentialKind, mistakableCounterpart, type Credential } from '../../core/credential.js';
 import type { Database, SqlValue } from '../../platform/sqlite.js';
 import { actorNameOf, type BadgeView, type ConsentView, type EmployeeStatus, type EmployeeView, type EmployeeWrite } from './employee-model.js';
 
@@ -318,6 +318,21 @@ export class EmployeeRepository {
     const row = await this.db.get<BadgeRow>(`${BADGE_SELECT} WHERE b.credential_kind = ? AND b.credential_uid = ? AND b.revoked_at IS NULL`, [
       credential.kind,
       credential.uid,
+    ]);
+    return row ? toBadgeView(row) : undefined;
+  }
+
+  /**
+   * An assignment in force of a badge that a tap of this one can be taken for (core
+   * mistakableFor): an EM4100 card and a wiegand26 badge with its low 24 bits.
+   */
+  async mistakableAssignment(credential: Credential): Promise<BadgeView | undefined> {
+    const counterpart = mistakableCounterpart(credential);
+    if (!counterpart) return undefined;
+    const row = await this.db.get<BadgeRow>(`${BADGE_SELECT} WHERE b.credential_kind = ? AND substr(b.credential_uid, -?) = ? AND b.revoked_at IS NULL`, [
+      counterpart.kind,
+      counterpart.uidEndsWith.length,
+      counterpart.uidEndsWith,
     ]);
     return row ? toBadgeView(row) : undefined;
   }

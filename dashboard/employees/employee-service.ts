@@ -288,6 +288,10 @@ export class EmployeeService {
       if (current.employeeNumber === employeeNumber) return { badge: current, created: false, sites: employee.sites };
       throw new BadgeHeldError(credentialKey(credential), current.employeeNumber);
     }
+    const lookalike = await this.repository.mistakableAssignment(credential);
+    if (lookalike && lookalike.employeeNumber !== employeeNumber) {
+      throw new BadgeHeldError(credentialKey(credential), lookalike.employeeNumber, credentialKey(lookalike.credential));
+    }
     const id = await this.repository.assignBadge(employeeNumber, credential, this.now().toISOString(), access.actor.id);
     const badge = (await this.repository.badge(id)) as BadgeView;
     await this.changed({ action: 'badge.assign', entity: 'badge', entityId: credentialKey(credential), before: null, after: badge, actor: access.actor });

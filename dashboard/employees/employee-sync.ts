@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Credential } from '../../core/credential.js';
+import { credentialKey, mistakableFor, wiegand26Reading, type Credential } from '../../core/credential.js';
 import type { Database } from '../../platform/sqlite.js';
 import { planImport, type CurrentEmployee, type ImportPlan, type PlannedEmployee } from '../../provisioning/employee-import/plan-import.js';
-import type { ImportContext, ImportError, ValidEmployeeRow } from '../../provisioning/employee-import/validate-rows.js';
+import { mistakableBadgeMessage, type ImportContext, type ImportError, type ValidEmployeeRow } from '../../provisioning/employee-import/validate-rows.js';
 import type { AuditLog } from '../auth/audit.js';
 import { hashPassword, oneTimePassword } from '../auth/passwords.js';
 import type { DepartmentRepository } from './department-repository.js';
@@ -82,6 +82,12 @@ const PROGRESS_EVERY = 250;
 const chunks = <T>(items: readonly T[]): T[][] => Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK));
 const inList = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
+/** Badges in force: their holders by `kind:UID`, and the holder of a badge a given one is mistakable for. */
+interface BadgeHolders {
+  byKey: Map<string, string>;
+  mistakable(credential: Credential): { key: string; holder: string } | undefined;
+}
+
 export class EmployeeSync {
   constructor(private readonly options: EmployeeSyncOptions) {}
 
@@ -89,18 +95,29 @@ export class EmployeeSync {
   async context(): Promise<ImportContext> {
     const sites = new Set((await this.options.db.all<{ id: string }>('SELECT id FROM sites')).map((row) => row.id));
     const holders = await this.holders();
-    return { knownSites: sites, knownDepartments: await this.options.departments.knownCodes(), badgeHolder: (key) => holders.get(key) };
+    return { knownSites: sites, knownDepartments: await this.options.departments.knownCodes(), badgeHolder: (key) => holders.byKey.get(key), mistakableHolder: (credential) => holders.mistakable(credential) };
   }
 
-  /** Who holds each badge in force, by `kind:UID`. */
-  private async holders(): Promise<Map<string, string>> {
-    const holders = new Map<string, string>();
+  /** Who holds each badge in force, by `kind:UID`, and by what a Wiegand-26 reader reads from it. */
+  private async holders(): Promise<BadgeHolders> {
+    const byKey = new Map<string, string>();
+    const byReading = new Map<string, Array<{ credential: Credential; holder: string }>>();
     for (const row of await this.options.db.all<{ credential_kind: string; credential_uid: string; employee_number: string }>(
       'SELECT credential_kind, credential_uid, employee_number FROM badge_assignments WHERE revoked_at IS NULL',
     )) {
-      holders.set(`${row.credential_kind}:${row.credential_uid}`, row.employee_number);
+      byKey.set(`${row.credential_kind}:${row.credential_uid}`, row.employee_number);
+      const credential = { kind: row.credential_kind, uid: row.credential_uid } as Credential;
+      const reading = wiegand26Reading(credential);
+      if (reading !== undefined) byReading.set(reading, [...(byReading.get(reading) ?? []), { credential, holder: row.employee_number }]);
     }
-    return holders;
+    return {
+      byKey,
+      mistakable: (credential) => {
+        const reading = wiegand26Reading(credential);
+        const found = reading === undefined ? undefined : byReading.get(reading)?.find((held) => mistakableFor(held.credential, credential));
+        return found ? { key: credentialKey(found.credential), holder: found.holder } : undefined;
+      },
+    };
   }
 
   /** What a commit would do, and every error that would refuse it. Writes nothing. */
@@ -228,9 +245,16 @@ export class EmployeeSync {
     for (const planned of plan.employees) {
       for (const credential of planned.assign) {
         const key = `${credential.kind}:${credential.uid}`;
-        const holder = holders.get(key);
-        if (holder !== undefined && holder !== planned.employeeNumber && !released.has(key) && !request.errors.some((error) => error.row === planned.row && error.column === 'badges')) {
-          errors.push({ row: planned.row ?? 0, column: credential.kind === 'ble-tag' ? 'ble_tag' : 'badges', message: `badge ${key} is assigned to employee ${holder}; revoke it there first`, messageZh: `員工卡 ${key} 已編配給員工 ${holder}，請先在該員工處撤銷` });
+        if (request.errors.some((error) => error.row === planned.row && error.column === 'badges')) continue;
+        const column = credential.kind === 'ble-tag' ? 'ble_tag' : 'badges';
+        const holder = holders.byKey.get(key);
+        if (holder !== undefined && holder !== planned.employeeNumber && !released.has(key)) {
+          errors.push({ row: planned.row ?? 0, column, message: `badge ${key} is assigned to employee ${holder}; revoke it there first`, messageZh: `員工卡 ${key} 已編配給員工 ${holder}，請先在該員工處撤銷` });
+          continue;
+        }
+        const lookalike = holders.mistakable(credential);
+        if (lookalike && lookalike.holder !== planned.employeeNumber && !released.has(lookalike.key)) {
+          errors.push({ row: planned.row ?? 0, column, ...mistakableBadgeMessage(key, lookalike.key, lookalike.holder) });
         }
       }
     }

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { z } from 'zod';
-import { CredentialError, CredentialKind, credentialKey, normalizeCredential, type Credential } from '../../core/credential.js';
+import { CredentialError, CredentialKind, credentialKey, mistakableFor, normalizeCredential, wiegand26Reading, type Credential } from '../../core/credential.js';
 import { EntityId } from '../../core/punch.js';
 import { BADGE_SEPARATOR, COLUMN_ZH, IMPORT_COLUMNS, REQUIRED_COLUMNS, SITE_SEPARATOR, columnOf, type ImportColumn } from './columns.js';
 import { ImportFileError, decodeImportFile, type ImportEncoding } from './decode-file.js';
@@ -58,6 +58,18 @@ export interface ImportContext {
   knownSites: Set<string>;
   /** The employee number holding a badge (`kind:UID`, see credentialKey) in the database, if any. */
   badgeHolder(credentialKey: string): string | undefined;
+  /** A badge in the database that a tap of this one can be taken for (core mistakableFor), and who holds it. */
+  mistakableHolder(credential: Credential): { key: string; holder: string } | undefined;
+}
+
+/** The refusal of a badge that reads the same as another person's at Wiegand-26 readers (core mistakableFor). */
+export function mistakableBadgeMessage(key: string, otherKey: string, holder: string, row?: number): { message: string; messageZh: string } {
+  const where = row === undefined ? `employee ${holder}` : `employee ${holder} on row ${row}`;
+  const whereZh = row === undefined ? `員工 ${holder}` : `第 ${row} 列員工 ${holder}`;
+  return {
+    message: `badge ${key} and badge ${otherKey} of ${where} read the same at Wiegand-26 readers: a tap there would be recorded for the wrong person; give one of them to one person only`,
+    messageZh: `員工卡 ${key} 與${whereZh} 的員工卡 ${otherKey} 在 Wiegand-26 讀卡器上讀數相同：在該處拍卡會記錄為錯誤的人；兩張卡只可屬於同一人`,
+  };
 }
 
 export interface ImportValidation {
@@ -209,6 +221,8 @@ export function validateEmployeeText(text: string, context: ImportContext): Impo
 export class EmployeeRecordChecker {
   private readonly numberRows = new Map<string, number>();
   private readonly badgeOwners = new Map<string, { employeeNumber: string; row: number }>();
+  /** The badges claimed so far by what a Wiegand-26 reader reads from them. */
+  private readonly readingOwners = new Map<string, Array<{ employeeNumber: string; row: number; credential: Credential }>>();
 
   constructor(private readonly context: ImportContext) {}
 
@@ -288,7 +302,23 @@ export class EmployeeRecordChecker {
         fail(column, `badge ${key} is assigned to employee ${holder}; revoke it there first`, `員工卡 ${key} 已編配給員工 ${holder}，請先在該員工處撤銷`);
         return false;
       }
-      if (employeeNumber !== null) badgeOwners.set(key, { employeeNumber, row });
+      const reading = wiegand26Reading(credential);
+      const lookalike = reading === undefined ? undefined : this.readingOwners.get(reading)?.find((other) => other.employeeNumber !== employeeNumber && mistakableFor(other.credential, credential));
+      if (lookalike) {
+        const { message, messageZh } = mistakableBadgeMessage(key, credentialKey(lookalike.credential), lookalike.employeeNumber, lookalike.row);
+        fail(column, message, messageZh);
+        return false;
+      }
+      const held = context.mistakableHolder(credential);
+      if (held && held.holder !== employeeNumber) {
+        const { message, messageZh } = mistakableBadgeMessage(key, held.key, held.holder);
+        fail(column, message, messageZh);
+        return false;
+      }
+      if (employeeNumber !== null) {
+        badgeOwners.set(key, { employeeNumber, row });
+        if (reading !== undefined) this.readingOwners.set(reading, [...(this.readingOwners.get(reading) ?? []), { employeeNumber, row, credential }]);
+      }
       return true;
     };
     for (const entry of (cell('badges') ?? '').split(BADGE_SEPARATOR).map((s) => s.trim()).filter((s) => s !== '')) {

@@ -392,6 +392,31 @@ describe('dashboard: /api/v1/employees, badges, BLE consent, assign-unknown', ()
     expect((await call('POST', '/punches/assign-unknown', { credential: { kind: 'mifare', uid: 'DEADBEEF' }, employeeNumber: 'E001' })).body.updated).toBe(0);
   });
 
+  it('refuses a badge that reads the same as another person\'s at Wiegand-26 readers (an EM4100 card and its low 24 bits), both ways round', async () => {
+    await call('PUT', '/employees/E201', chan({ name: 'Card Holder' }));
+    await call('PUT', '/employees/E202', chan({ name: 'Other Person' }));
+    expect((await call('POST', '/employees/E201/badges', { kind: 'em4100', uid: '12345678' })).status).toBe(201);
+    const lookalike = await call('POST', '/employees/E202/badges', { kind: 'wiegand26', uid: '345678' });
+    expect(lookalike.status, lookalike.raw).toBe(409);
+    expect(lookalike.body).toMatchObject({
+      holder: 'E201',
+      issues: [{ in: 'body', field: 'uid', message: 'badge wiegand26:345678 and badge em4100:12345678 of employee E201 read the same at Wiegand-26 readers: a tap there would be recorded for the wrong person; give one of them to one person only' }],
+    });
+    // The holder may have both; then an EM4100 card ending in the same bits is refused for anyone else.
+    expect((await call('POST', '/employees/E201/badges', { kind: 'wiegand26', uid: '345678' })).status).toBe(201);
+    const reverse = await call('POST', '/employees/E202/badges', { kind: 'em4100', uid: '99345678' });
+    expect(reverse.status, reverse.raw).toBe(409);
+    expect(reverse.body.issues[0].message).toMatch(/^badge em4100:99345678 and badge wiegand26:345678 of employee E201 read the same at Wiegand-26 readers/);
+    expect(await rows("SELECT * FROM badge_assignments WHERE employee_number = 'E202'")).toEqual([]);
+    // Two EM4100 cards sharing the bits are two cards: the gateway matches neither through them.
+    expect((await call('POST', '/employees/E202/badges', { kind: 'em4100', uid: '11ABCDEF' })).status).toBe(201);
+    expect((await call('POST', '/employees/E201/badges', { kind: 'em4100', uid: '22ABCDEF' })).status).toBe(201);
+    // A revoked lookalike no longer stands in the way.
+    expect((await call('POST', '/employees/E201/badges/wiegand26/345678/revoke', {})).status).toBe(200);
+    expect((await call('POST', '/employees/E201/badges/em4100/12345678/revoke', {})).status).toBe(200);
+    expect((await call('POST', '/employees/E202/badges', { kind: 'wiegand26', uid: '345678' })).status).toBe(201);
+  });
+
   it('calls onChange inside the transaction: a failing audit rolls the change back', async () => {
     failOn = 'employee.create';
     const failed = await app.inject({ method: 'PUT', url: '/api/v1/employees/E001', payload: chan(), headers: principalHeader(admin) });

@@ -187,6 +187,21 @@ describe('employee import: /api/v1/employee-imports', () => {
     expect(await t.dashboard.db.get<{ disabled: number }>("SELECT disabled FROM users WHERE username = 'e3001'")).toEqual({ disabled: 1 });
   });
 
+  it("refuses a badge that reads the same as another person's at Wiegand-26 readers, in the preview and at the commit", async () => {
+    await t.api('PUT', '/employees/E9100', { name: 'Wiegand Holder', sites: ['mk-01'] });
+    expect((await t.api('POST', '/employees/E9100/badges', { kind: 'wiegand26', uid: 'ABCDEF' })).status).toBe(201);
+    const file = csv(csvRow(good('E9101', { sites: 'mk-01', badges: 'em4100:00ABCDEF' })), csvRow(good('E9102', { sites: 'mk-01', badges: 'em4100:11ABCDEF' })));
+    const before = await snapshot();
+    const preview = await upload('/employee-imports/preview', file);
+    expect(preview.status, preview.text).toBe(200);
+    expect(preview.body.errors).toEqual([
+      { row: 2, column: 'badges', message: expect.stringMatching(/^badge em4100:00ABCDEF and badge wiegand26:ABCDEF of employee E9100 read the same at Wiegand-26 readers/), messageZh: expect.stringContaining('E9100') },
+      { row: 3, column: 'badges', message: expect.stringMatching(/^badge em4100:11ABCDEF and badge wiegand26:ABCDEF of employee E9100 read the same/), messageZh: expect.any(String) },
+    ]);
+    expect((await upload('/employee-imports', file)).status).toBe(422);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('reads UTF-8 with and without BOM and UTF-16 (LE and BE, tab-separated); refuses Big5 naming what to do', async () => {
     const tsv = `employee_number\tname\tname_zh\tsites\nE4001\tLee\t李小龍\tmk-01\n`;
     const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(tsv, 'utf16le')]);

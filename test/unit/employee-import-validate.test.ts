@@ -36,6 +36,13 @@ describe('validateEmployeeText: every kind of bad row', () => {
     /* 27 */ csvRow(good('E1026', { ble_consent: 'maybe', ble_tag: 'AA01' })),
     /* 28 */ csvRow(good('E1027', { end_date: '2026-02-30' })),
     /* 29 */ csvRow(good('E1028', { badges: 'mifare:0011' })),
+    // Read the same at Wiegand-26 readers: an EM4100 card and a wiegand26 badge with its low 24 bits.
+    /* 30 */ csvRow(good('E1029', { badges: 'em4100:12345678' })),
+    /* 31 */ csvRow(good('E1030', { badges: 'wiegand26:0A1B2C' })),
+    /* 32 */ csvRow(good('E1031', { badges: 'em4100:990A1B2C' })),
+    /* 33 */ csvRow(good('E1032', { badges: 'em4100:77ABCDEF' })),
+    /* 34 */ csvRow(good('E1033', { badges: 'em4100:66ABCDEF' })),
+    /* 35 */ csvRow(good('E9001', { badges: 'em4100:00345678' })),
   );
   const result = validateEmployeeText(text, context);
 
@@ -68,6 +75,8 @@ describe('validateEmployeeText: every kind of bad row', () => {
       [27, 'ble_consent'],
       [28, 'end_date'],
       [29, 'badges'],
+      [30, 'badges'],
+      [32, 'badges'],
     ]);
   });
 
@@ -90,10 +99,20 @@ describe('validateEmployeeText: every kind of bad row', () => {
     // The 5-byte and 4-byte forms of the same EM4100 card are the same badge.
     expect(at(26, 'badges').message).toBe('badge em4100:0A1B2C3D is listed twice');
     expect(at(29, 'badges').message).toBe('mifare uid must be 4, 7 or 10 bytes, got 2');
+    // A Wiegand-26 reader would record one person's tap for the other: refused, in the file and against the database.
+    expect(at(30, 'badges').message).toBe(
+      'badge em4100:12345678 and badge wiegand26:345678 of employee E9001 read the same at Wiegand-26 readers: a tap there would be recorded for the wrong person; give one of them to one person only',
+    );
+    expect(at(32, 'badges').message).toBe(
+      'badge em4100:990A1B2C and badge wiegand26:0A1B2C of employee E1030 on row 31 read the same at Wiegand-26 readers: a tap there would be recorded for the wrong person; give one of them to one person only',
+    );
+    expect(at(32, 'badges').messageZh).toBe('員工卡 em4100:990A1B2C 與第 31 列員工 E1030 的員工卡 wiegand26:0A1B2C 在 Wiegand-26 讀卡器上讀數相同：在該處拍卡會記錄為錯誤的人；兩張卡只可屬於同一人');
   });
 
   it('keeps the rows that passed, normalised, for a preview', () => {
-    expect(result.rows.map((r) => r.employeeNumber)).toEqual(['E1001', 'E9000']);
+    // Two EM4100 cards sharing their low 24 bits are two cards (the gateway guesses neither from them);
+    // the holder of a wiegand26 badge may hold the EM4100 card it is read from.
+    expect(result.rows.map((r) => r.employeeNumber)).toEqual(['E1001', 'E9000', 'E1030', 'E1032', 'E1033', 'E9001']);
     expect(result.rows[0]).toEqual({
       row: 2,
       columns: expect.any(Array),
