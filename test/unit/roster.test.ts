@@ -58,4 +58,17 @@ describe('RosterIndex', () => {
     // E001 and E003 both end in 086CED: a 24-bit reader cannot tell them apart, so it guesses neither.
     expect(index.resolve({ kind: 'wiegand26', uid: '086CED' })).toEqual({ status: 'unknown' });
   });
+
+  it("guesses neither when a wiegand26 badge has the 24 bits of another person's EM4100 card; one person's pair is fine", () => {
+    const mixed = new RosterIndex([
+      { credential: { kind: 'em4100', uid: '12345678' }, employeeId: 'E010', name: 'Card', status: 'active' },
+      { credential: { kind: 'wiegand26', uid: '345678' }, employeeId: 'E011', name: 'Badge', status: 'active' },
+      { credential: { kind: 'em4100', uid: '00ABCDEF' }, employeeId: 'E012', name: 'Both', status: 'active' },
+      { credential: { kind: 'wiegand26', uid: 'ABCDEF' }, employeeId: 'E012', name: 'Both', status: 'active' },
+    ]);
+    // Before, the wiegand26 entry won and E010's card tapped at a Wiegand-26 reader was recorded as E011.
+    expect(mixed.resolve({ kind: 'wiegand26', uid: '345678' })).toEqual({ status: 'unknown' });
+    expect(mixed.resolve({ kind: 'em4100', uid: '12345678' })).toMatchObject({ status: 'active', entry: { employeeId: 'E010' } });
+    expect(mixed.resolve({ kind: 'wiegand26', uid: 'ABCDEF' })).toMatchObject({ status: 'active', entry: { employeeId: 'E012' }, viaAlias: false });
+  });
 });
