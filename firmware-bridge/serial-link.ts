@@ -13,7 +13,7 @@ export interface SerialLinkOptions {
   minRetryMs?: number;
   maxRetryMs?: number;
   /**
-   * A write not drained within this long means a dead port (default 5000 ms; a reader's frames
+   * A write not taken by the kernel within this long means a dead port (default 5000 ms; a reader's frames
    * take milliseconds even at 9600 baud).
    */
   writeTimeoutMs?: number;
@@ -32,7 +32,7 @@ interface SerialLinkEvents {
 export class SerialLink extends EventEmitter<SerialLinkEvents> {
   private port: SerialPort | SerialPortMock | undefined;
   /**
-   * Writes waiting for their drain, failed together when their port closes: one 'close' listener
+   * Writes not yet taken by the kernel, failed together when their port closes: one 'close' listener
    * for all of them, not one each (a stalled reader with 11 writes queued tripped Node's
    * MaxListenersExceededWarning).
    */
@@ -86,8 +86,8 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
   }
 
   /**
-   * Writes and waits until the bytes have left the process (drained to the kernel). Settles when
-   * the port closes meanwhile (an unplug) or the write is not drained in time: serialport then
+   * Writes and waits until the bytes have left the process (written to the kernel). Settles when
+   * the port closes meanwhile (an unplug) or the write is not taken in time: serialport then
    * never calls back, and a caller that chains its writes would wait for ever.
    */
   async write(bytes: Buffer): Promise<void> {
@@ -95,7 +95,7 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
     if (!port || this.currentState !== 'open') throw new Error(`serial port ${this.options.path} is not open`);
     await new Promise<void>((resolve, reject) => {
       const pending = { port, fail: (error: Error): void => settle(error) };
-      const timer = setTimeout(() => settle(new Error(`write to serial port ${this.options.path} not drained in ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
+      const timer = setTimeout(() => settle(new Error(`write to serial port ${this.options.path} not written in ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
       const settle = (error?: Error | null): void => {
         clearTimeout(timer);
         this.pendingWrites.delete(pending);
@@ -103,10 +103,10 @@ export class SerialLink extends EventEmitter<SerialLinkEvents> {
         else resolve();
       };
       this.pendingWrites.add(pending);
-      port.write(bytes, (error) => {
-        if (error) settle(error);
-      });
-      port.drain((error) => settle(error));
+      // Settled when the bytes are in the kernel's buffer (serialport's write callback), not after a
+      // tcdrain: that was one more thread-pool round trip per frame on the tap path (two frames a
+      // tap), and nothing here needs the line to have finished sending.
+      port.write(bytes, (error) => settle(error));
     }).catch((error: unknown) => {
       // A port that fails a write (EIO from a device that went away without the poller noticing)
       // is dead: drop it and open the path again, as after an unplug.

@@ -69,7 +69,7 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
   private draining: Promise<void> | undefined;
   /** credential key -> monotonic time of its last recorded tap; pruned past the window. */
   private readonly lastTap = new Map<string, number>();
-  /** Punches per person on the current local day, so direction needs no query per tap. */
+  /** Punches per person on the current local day (all of them, read when the day begins), so direction needs no query per tap. */
   private punchesOnDay = { day: '', counts: new Map<string, number>() };
   private readonly logger: Logger;
   private readonly maxBatch: number;
@@ -147,7 +147,8 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
     const now = clock.now();
     const at = now.toISOString();
     const day = localDay(now, timeZone);
-    if (this.punchesOnDay.day !== day) this.punchesOnDay = { day, counts: new Map() };
+    // Read once when the day begins (or the gateway starts): no query per person on the tap path.
+    if (this.punchesOnDay.day !== day) this.punchesOnDay = { day, counts: await outbox.countsOnDay(day) };
     // Counts taken in this batch become true only if the commit succeeds.
     const punchesToday = new Map(this.punchesOnDay.counts);
     this.pruneDebounce();
@@ -183,7 +184,8 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
       // Counted on the day the punch belongs to, so badge taps keep alternating around it.
       const counts = tapDay === day ? punchesToday : new Map<string, number>();
       let count = counts.get(personKey);
-      if (count === undefined) count = await outbox.countOnDay({ employeeId: employee?.id ?? null, credentialKey: key }, tapDay);
+      // Today's counts are all known; an earlier day's (a tap that waited past midnight) is asked for.
+      if (count === undefined) count = tapDay === day ? 0 : await outbox.countOnDay({ employeeId: employee?.id ?? null, credentialKey: key }, tapDay);
       counts.set(personKey, count + 1);
       const direction: PunchDirection = tap.direction ?? (directionRule === 'auto' ? 'auto' : count % 2 === 0 ? 'in' : 'out');
       toCommit.push({

@@ -113,6 +113,19 @@ export class Outbox {
     return row?.n ?? 0;
   }
 
+  /**
+   * Punches per person on a local day, keyed as the desk counts them: `employee:ID`, and
+   * `credential:KEY` for badges of nobody on the roster. One query, when the desk's day begins.
+   */
+  async countsOnDay(localDay: string): Promise<Map<string, number>> {
+    const rows = await this.db.all<{ employee_id: string | null; credential_key: string; n: number }>(
+      `SELECT employee_id, credential_key, count(*) AS n FROM punches WHERE local_day = ?
+        GROUP BY employee_id, CASE WHEN employee_id IS NULL THEN credential_key END`,
+      [localDay],
+    );
+    return new Map(rows.map((row) => [row.employee_id === null ? `credential:${row.credential_key}` : `employee:${row.employee_id}`, row.n]));
+  }
+
   /** Newest first. */
   async recent(limit: number): Promise<Punch[]> {
     const rows = await this.db.all<{ body: string }>('SELECT body FROM punches ORDER BY seq DESC LIMIT ?', [limit]);

@@ -84,6 +84,27 @@ describe('punch desk over a real SQLite store', () => {
     expect((await desk.submit({ readerId: 'door', read })).punch?.direction).toBe('in');
   });
 
+  it('after a restart, counts the day\'s punches per person and per unknown badge from the store, in one read', async () => {
+    const known = { kind: 'em4100', uid: '62E3086CED' } as const;
+    const unknown = { kind: 'mifare', uid: 'DEADBEEF' } as const;
+    expect((await desk.submit({ readerId: 'door', read: known })).punch?.direction).toBe('in');
+    expect((await desk.submit({ readerId: 'door', read: unknown })).punch?.direction).toBe('in');
+    clock.advance(61_000);
+    expect((await desk.submit({ readerId: 'door', read: known })).punch?.direction).toBe('out');
+    // A restarted gateway: the counts come from gateway.sqlite (two for E001, one for the unknown badge).
+    desk = makeDesk();
+    clock.advance(61_000);
+    expect((await desk.submit({ readerId: 'door', read: known })).punch?.direction).toBe('in');
+    expect((await desk.submit({ readerId: 'door', read: unknown })).punch?.direction).toBe('out');
+    expect(await rowsOf(store.file, 'SELECT credential_key, direction FROM punches ORDER BY seq')).toEqual([
+      { credential_key: 'em4100:E3086CED', direction: 'in' },
+      { credential_key: 'mifare:DEADBEEF', direction: 'in' },
+      { credential_key: 'em4100:E3086CED', direction: 'out' },
+      { credential_key: 'em4100:E3086CED', direction: 'in' },
+      { credential_key: 'mifare:DEADBEEF', direction: 'out' },
+    ]);
+  });
+
   it('records an unknown badge with no employee so HR can assign it later', async () => {
     const outcome = await desk.submit({ readerId: 'door', read: { kind: 'mifare', uid: 'DEADBEEF' } });
     expect(outcome.result).toBe('unknown');

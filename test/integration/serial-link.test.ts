@@ -36,7 +36,7 @@ describe('SerialLink on a port that dies under it', () => {
     const binding = (a as unknown as { port: { port: { close(): Promise<void> } } }).port.port;
     await binding.close();
     // serialport's stream waits for an 'open' that never comes: the write times out.
-    await expect(a.write(Buffer.from('lost'))).rejects.toThrow(`write to serial port ${pair.a} not drained in 300 ms`);
+    await expect(a.write(Buffer.from('lost'))).rejects.toThrow(`write to serial port ${pair.a} not written in 300 ms`);
     expect(states).toContainEqual(expect.stringMatching(/^waiting: lost: /));
 
     await waitFor('the link open again', () => (a.state === 'open' ? true : undefined));
@@ -64,7 +64,7 @@ describe('SerialLink on a port that dies under it', () => {
     await waitFor('bytes through the one open port', () => (Buffer.concat(received).toString() === 'after restart' ? true : undefined));
   });
 
-  it('fails every write still waiting for its drain when the port closes, with one close listener for all of them', async () => {
+  it('fails every write still waiting for the kernel when the port closes, with one close listener for all of them', async () => {
     // A real pty whose far end nobody reads: its buffers fill and the writes wait for their drain.
     const pair = await PtyPair.create();
     const link = new SerialLink({ path: pair.a, baudRate: 115200, logger: testLogger(), writeTimeoutMs: 30_000 });
