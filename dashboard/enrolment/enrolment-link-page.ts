@@ -1,4 +1,4 @@
-import { escapeHtml } from '../web/html.js';
+import { documentStart, escapeHtml } from '../web/html.js';
 import { spentLinkMessage, spentLinkMessageZh, type SpentLink } from './enrolment-bundles.js';
 
 /** A link whose bundle is waiting: what the page tells about it. */
@@ -39,15 +39,7 @@ export function enrolmentLinkPage(link: WaitingBundle | SpentLink, url: string):
           `<pre class="snippet" data-test="curl">curl -fOJ -X POST '${escapeHtml(url)}'</pre>`,
         ];
   return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="robots" content="noindex, nofollow">',
-    '<title>punchgate enrolment 登記</title>',
-    '<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">',
-    '<link rel="stylesheet" href="/assets/app.css">',
+    ...documentStart({ title: 'punchgate enrolment 登記', meta: ['<meta name="robots" content="noindex, nofollow">'], head: ['<link rel="stylesheet" href="/assets/app.css">'] }),
     '</head>',
     '<body>',
     '<main class="signin">',

@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { RoutePermission } from '../auth/permissions.js';
 import { DashboardConfig } from '../config.js';
-import { acceptsHtml, escapeHtml } from './html.js';
+import { acceptsHtml, documentStart, escapeHtml } from './html.js';
 
 /**
  * The web console: a page shell per console page, the browser code and styles from
@@ -100,18 +100,11 @@ interface ShellConfig {
 function shellHtml(page: string, map: boolean, config: ShellConfig): string {
   const leaflet = map ? ['<link rel="stylesheet" href="/vendor/leaflet/leaflet.css">', '<script src="/vendor/leaflet/leaflet.js" defer></script>'] : [];
   return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="color-scheme" content="light">',
-    '<title>punchgate</title>',
-    '<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">',
-    leaflet[0] ?? '',
-    '<link rel="stylesheet" href="/assets/app.css">',
-    leaflet[1] ?? '',
-    '<script type="module" src="/assets/app.js"></script>',
+    ...documentStart({
+      title: 'punchgate',
+      meta: ['<meta name="color-scheme" content="light">'],
+      head: [leaflet[0] ?? '', '<link rel="stylesheet" href="/assets/app.css">', leaflet[1] ?? '', '<script type="module" src="/assets/app.js"></script>'],
+    }),
     '</head>',
     `<body data-page="${escapeHtml(page)}" data-config="${escapeHtml(JSON.stringify(config))}">`,
     '<noscript>The punchgate console needs JavaScript. punchgate 控制台需要 JavaScript。</noscript>',
