@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real (ptys, power cuts, syscall traces, a browser)
-# when they are missing. Tests that need one of them fail with a clear message if this could not
-# install it; none of them skips.
+# Installs the Debian packages the test suite drives for real (ptys, power cuts, syscall traces, a browser,
+# Prometheus' promtool) when they are missing. Tests that need one of them fail with a clear message if
+# this could not install it; none of them skips.
 set -euo pipefail
 
 declare -A package_for=(
@@ -25,6 +25,9 @@ declare -A package_for=(
   # systemd units are checked with systemd-analyze verify.
   [shellcheck]=shellcheck
   [systemd-analyze]=systemd
+  # The PromQL in docs/metrics.md, the Grafana dashboard and the alerting rules
+  # (provisioning/prometheus/) are checked with promtool, and /metrics with its linter.
+  [promtool]=prometheus
 )
 
 missing=()
