@@ -88,9 +88,14 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
     this.options = { ...this.options, ...settings };
   }
 
-  /** After a restart, taps just before it still debounce taps just after it. */
+  /**
+   * After a restart, taps just before it still debounce taps just after it; and today's punch
+   * counts are read now, not by the first tap.
+   */
   async restoreDebounceWindow(): Promise<void> {
-    const { clock, debounceMs, outbox } = this.options;
+    const { clock, debounceMs, outbox, timeZone } = this.options;
+    const day = localDay(clock.now(), timeZone);
+    this.punchesOnDay = { day, counts: await outbox.countsOnDay(day) };
     if (debounceMs <= 0) return;
     const nowWall = clock.now().getTime();
     const nowMono = clock.monotonicMs();
