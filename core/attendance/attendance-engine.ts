@@ -65,16 +65,7 @@ export class AttendanceEngine {
     const homeZone = this.context.timeZoneOf(employee.sites?.[0] ?? null);
     for (const punch of input.punches) {
       const ms = Date.parse(punch.at);
-      let owner: DayPlan | undefined;
-      let ownerDistance = Number.POSITIVE_INFINITY;
-      for (const plan of withShift) {
-        if (!plan.span || ms < plan.window.start || ms >= plan.window.end) continue;
-        const distance = ms < plan.span.start ? plan.span.start - ms : ms > plan.span.end ? ms - plan.span.end : 0;
-        if (distance < ownerDistance) {
-          owner = plan;
-          ownerDistance = distance;
-        }
-      }
+      const owner = owningPlan(withShift, ms);
       if (owner) {
         push(claimed, owner.date, punch);
         continue;
@@ -94,4 +85,23 @@ export class AttendanceEngine {
     }
     return results;
   }
+}
+
+/**
+ * The day a punch at `ms` belongs to: of the plans whose shift window holds it, the one whose
+ * shift is nearest (a punch at 23:50 belongs to a shift starting at 00:30 the next day, not to
+ * one that ended at 18:00). Undefined when no shift's window holds it.
+ */
+export function owningPlan(plans: Iterable<DayPlan>, ms: number): DayPlan | undefined {
+  let owner: DayPlan | undefined;
+  let ownerDistance = Number.POSITIVE_INFINITY;
+  for (const plan of plans) {
+    if (!plan.span || ms < plan.window.start || ms >= plan.window.end) continue;
+    const distance = ms < plan.span.start ? plan.span.start - ms : ms > plan.span.end ? ms - plan.span.end : 0;
+    if (distance < ownerDistance) {
+      owner = plan;
+      ownerDistance = distance;
+    }
+  }
+  return owner;
 }

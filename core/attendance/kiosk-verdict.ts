@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EntityId } from '../punch.js';
-import type { AttendanceEngine } from './attendance-engine.js';
+import { owningPlan, type AttendanceEngine } from './attendance-engine.js';
 import { addDays, localDateOf } from './local-time.js';
 import { ScheduleBook } from './schedule.js';
 
@@ -35,28 +35,26 @@ export type KioskVerdict =
 export function kioskVerdict(engine: AttendanceEngine, employee: { employeeNumber: string; department?: string | null; rank?: string | null; sites?: readonly string[] }, at: string, direction: 'in' | 'out', timeZone: string): KioskVerdict | undefined {
   const ms = Date.parse(at);
   const date = localDateOf(ms, timeZone);
-  // Yesterday's night shift may still be running.
-  for (const day of [addDays(date, -1), date]) {
-    const plan = engine.plan(employee, [], day);
-    if (!plan.span || ms < plan.window.start || ms >= plan.window.end) continue;
-    if (plan.kind === 'holiday' || plan.kind === 'rest') return { kind: 'off-day' };
-    const rules = engine.rules;
-    if (plan.flexible) {
-      if (direction === 'in') {
-        const late = Math.floor((ms - plan.flexible.latest) / 60_000);
-        return late > rules.lateGraceMinutes ? { kind: 'late', minutes: late } : { kind: 'on-time' };
-      }
-      return undefined;
-    }
-    const nearest = plan.segments.reduce((best, segment) => (Math.abs((direction === 'in' ? segment.start : segment.end) - ms) < Math.abs((direction === 'in' ? best.start : best.end) - ms) ? segment : best), plan.segments[0] ?? plan.span);
+  // Yesterday's night shift may still be running, and tomorrow's may start soon after midnight:
+  // the punch is judged against the day the attendance report will give it to.
+  const plan = owningPlan([-1, 0, 1].map((offset) => engine.plan(employee, [], addDays(date, offset))), ms);
+  if (!plan?.span) return undefined;
+  if (plan.kind === 'holiday' || plan.kind === 'rest') return { kind: 'off-day' };
+  const rules = engine.rules;
+  if (plan.flexible) {
     if (direction === 'in') {
-      const late = Math.floor((ms - nearest.start) / 60_000);
+      const late = Math.floor((ms - plan.flexible.latest) / 60_000);
       return late > rules.lateGraceMinutes ? { kind: 'late', minutes: late } : { kind: 'on-time' };
     }
-    const early = Math.floor((nearest.end - ms) / 60_000);
-    return early > rules.earlyLeaveGraceMinutes ? { kind: 'early', minutes: early } : { kind: 'on-time' };
+    return undefined;
   }
-  return undefined;
+  const nearest = plan.segments.reduce((best, segment) => (Math.abs((direction === 'in' ? segment.start : segment.end) - ms) < Math.abs((direction === 'in' ? best.start : best.end) - ms) ? segment : best), plan.segments[0] ?? plan.span);
+  if (direction === 'in') {
+    const late = Math.floor((ms - nearest.start) / 60_000);
+    return late > rules.lateGraceMinutes ? { kind: 'late', minutes: late } : { kind: 'on-time' };
+  }
+  const early = Math.floor((nearest.end - ms) / 60_000);
+  return early > rules.earlyLeaveGraceMinutes ? { kind: 'early', minutes: early } : { kind: 'on-time' };
 }
 
 /** The verdict in a few words for a reader's one-line display and the kiosk. */

@@ -8,10 +8,12 @@ const book = ScheduleBook.parse({
     { id: 'day', name: 'Day', kind: 'fixed', segments: [{ start: '09:00', end: '18:00' }] },
     { id: 'night', name: 'Night', kind: 'fixed', segments: [{ start: '22:00', end: '06:00' }] },
     { id: 'flex', name: 'Flex', kind: 'flexible', earliestStart: '08:00', latestStart: '10:00', requiredMinutes: 480 },
+    { id: 'early', name: 'After midnight', kind: 'fixed', segments: [{ start: '00:30', end: '08:30' }] },
   ],
   assignments: [
     { id: 'all', appliesTo: { everyone: true }, validFrom: '2026-01-01', pattern: { kind: 'weekly', days: { mon: 'day', tue: 'day', wed: 'day', thu: 'day', fri: 'day', sat: null, sun: null } } },
     { id: 'sec', appliesTo: { department: 'security' }, validFrom: '2026-01-01', pattern: { kind: 'weekly', days: { mon: 'night', tue: 'night', wed: 'night', thu: 'night', fri: 'night', sat: 'night', sun: 'night' } } },
+    { id: 'cln', appliesTo: { department: 'cleaning' }, validFrom: '2026-01-01', pattern: { kind: 'weekly', days: { mon: 'early', tue: 'early', wed: 'early', thu: 'early', fri: 'early', sat: 'early', sun: 'early' } } },
     { id: 'des', appliesTo: { rank: 'designer' }, validFrom: '2026-01-01', pattern: { kind: 'weekly', days: { mon: 'flex', tue: 'flex', wed: 'flex', thu: 'flex', fri: 'flex', sat: null, sun: null } } },
   ],
   rules: { lateGraceMinutes: 5 },
@@ -28,6 +30,10 @@ describe('kiosk verdict', () => {
     ['out after the end', clerk, '2026-11-23 18:03', 'out', { kind: 'on-time' }, 'on time'],
     ['a night shift out after midnight belongs to yesterday', { employeeNumber: 'E2', department: 'security' }, '2026-11-24 05:40', 'out', { kind: 'early', minutes: 20 }, 'early 20m'],
     ['a night shift in', { employeeNumber: 'E2', department: 'security' }, '2026-11-23 22:20', 'in', { kind: 'late', minutes: 20 }, 'late 20m'],
+    // Before, only yesterday's and today's shifts were looked at: an in at 23:50 for a shift starting
+    // at 00:30 said nothing at the door, though the report counts it for the next day, on time.
+    ['an in before midnight for a shift starting after it belongs to tomorrow', { employeeNumber: 'E4', department: 'cleaning' }, '2026-11-23 23:50', 'in', { kind: 'on-time' }, 'on time'],
+    ['that shift, in late after midnight', { employeeNumber: 'E4', department: 'cleaning' }, '2026-11-24 00:41', 'in', { kind: 'late', minutes: 11 }, 'late 11m'],
     ['flexible: any start in the window is on time', { employeeNumber: 'E3', rank: 'designer' }, '2026-11-23 09:55', 'in', { kind: 'on-time' }, 'on time'],
     ['flexible: after the window', { employeeNumber: 'E3', rank: 'designer' }, '2026-11-23 10:30', 'in', { kind: 'late', minutes: 30 }, 'late 30m'],
   ] as const)('%s', (_name, employee, at, direction, expected, text) => {
