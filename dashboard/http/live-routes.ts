@@ -6,6 +6,7 @@ import { principalOf } from '../auth/auth-plugin.js';
 import { allows, reachesSite, siteFilter, type Principal } from '../auth/permissions.js';
 import type { PunchFeed } from '../live/punch-feed.js';
 import { SseStream } from '../live/sse-stream.js';
+import { asksForEventStream, EVENT_STREAM, openEventStream } from '../../platform/event-stream.js';
 import { ErrorWithIssues, fieldErrorHandler } from './validation.js';
 
 /** How live-feed streams behave; tests make the intervals short. */
@@ -44,7 +45,6 @@ export interface LiveRoutesOptions {
   liveStream?: Partial<LiveStreamSettings>;
 }
 
-const EVENT_STREAM = 'text/event-stream';
 
 /**
  * GET /api/v1/punches/live: server-sent events, one `punch` event per punch committed by ingest
@@ -90,8 +90,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const accept = request.headers.accept ?? '';
-      if (!accept.toLowerCase().includes(EVENT_STREAM)) {
+      if (!asksForEventStream(request)) {
         return reply.code(406).send({ error: `this is a stream of server-sent events: send Accept: ${EVENT_STREAM} (EventSource does), or search with GET /api/v1/punches` });
       }
       const { siteId, deviceId } = request.query;
@@ -105,16 +104,8 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
       const filter = (punch: Punch): boolean =>
         (scope === undefined || scope.includes(punch.siteId)) && (siteId === undefined || punch.siteId === siteId) && (deviceId === undefined || punch.deviceId === deviceId);
 
-      reply.hijack();
-      const response = reply.raw;
-      if (response.destroyed || request.raw.destroyed) return;
-      response.writeHead(200, {
-        'content-type': `${EVENT_STREAM}; charset=utf-8`,
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        // Reverse proxies (nginx) must pass events on at once, not buffer them.
-        'x-accel-buffering': 'no',
-      });
+      const response = openEventStream(request, reply);
+      if (!response) return;
       let unsubscribe: () => void = () => undefined;
       const accessCheck = setInterval(() => void checkAccess(), settings.accessCheckMs);
       const stream = new SseStream(response, {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { asksForEventStream, EVENT_STREAM, openEventStream } from '../../platform/event-stream.js';
 import { kioskAssetTypes, kioskFontFiles, kioskPublicDir, type KioskAssetName, type KioskFontName } from './kiosk-assets.js';
 import { KioskState } from './kiosk-events.js';
 import type { KioskHub } from './kiosk-hub.js';
@@ -16,7 +17,6 @@ export interface KioskRoutesOptions {
   heartbeatMs?: number;
 }
 
-const EVENT_STREAM = 'text/event-stream';
 
 /** Only what the gateway serves; no inline script or style, no other origin (fonts included). */
 const CSP = [
@@ -79,20 +79,12 @@ export const kioskRoutes: FastifyPluginAsync<KioskRoutesOptions> = async (app, o
   routes.get('/kiosk/state', { schema: { response: { 200: KioskState } } }, async () => hub.state());
 
   routes.get('/kiosk/events', async (request, reply) => {
-    const accept = request.headers.accept ?? '';
-    if (!accept.toLowerCase().includes(EVENT_STREAM)) {
+    if (!asksForEventStream(request)) {
       return reply.code(406).send({ error: `this is a stream of server-sent events: send Accept: ${EVENT_STREAM} (EventSource does)` });
     }
     if (streams.size >= maxStreams) return reply.code(503).send({ error: `too many kiosk screens are open (${maxStreams})` });
-    reply.hijack();
-    const response = reply.raw;
-    if (response.destroyed || request.raw.destroyed) return;
-    response.writeHead(200, {
-      'content-type': `${EVENT_STREAM}; charset=utf-8`,
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    const response = openEventStream(request, reply);
+    if (!response) return;
     let unsubscribe: () => void = () => undefined;
     const stream = new KioskStream(response, {
       heartbeatMs: options.heartbeatMs ?? 15_000,
