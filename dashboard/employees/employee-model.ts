@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CredentialKind } from '../../core/credential.js';
 import { EntityId } from '../../core/punch.js';
-import { mistakableBadgeMessage } from '../../provisioning/employee-import/validate-rows.js';
+import { heldBadgeMessage, mistakableBadgeMessage } from '../../provisioning/employee-import/validate-rows.js';
 import type { Database } from '../../platform/sqlite.js';
 import { BOOTSTRAP_TOKEN_ID } from '../auth/api-tokens.js';
 
@@ -212,7 +212,7 @@ export class BadgeHeldError extends Error {
     /** The holder's badge when it is not this one but one a tap of it can be taken for (core mistakableFor). */
     readonly heldKey?: string,
   ) {
-    super(heldKey === undefined ? `badge ${credentialKey} is assigned to employee ${holder}; revoke it there first` : mistakableBadgeMessage(credentialKey, heldKey, holder).message);
+    super((heldKey === undefined ? heldBadgeMessage(credentialKey, holder) : mistakableBadgeMessage(credentialKey, heldKey, holder)).message);
   }
 }
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { credentialKey, mistakableFor, wiegand26Reading, type Credential } from '../../core/credential.js';
 import type { Database } from '../../platform/sqlite.js';
 import { planImport, type CurrentEmployee, type ImportPlan, type PlannedEmployee } from '../../provisioning/employee-import/plan-import.js';
-import { mistakableBadgeMessage, type ImportContext, type ImportError, type ValidEmployeeRow } from '../../provisioning/employee-import/validate-rows.js';
+import { heldBadgeMessage, mistakableBadgeMessage, type ImportContext, type ImportError, type ValidEmployeeRow } from '../../provisioning/employee-import/validate-rows.js';
 import type { AuditLog } from '../auth/audit.js';
 import { hashPassword, oneTimePassword } from '../auth/passwords.js';
 import type { DepartmentRepository } from './department-repository.js';
@@ -249,7 +249,7 @@ export class EmployeeSync {
         const column = credential.kind === 'ble-tag' ? 'ble_tag' : 'badges';
         const holder = holders.byKey.get(key);
         if (holder !== undefined && holder !== planned.employeeNumber && !released.has(key)) {
-          errors.push({ row: planned.row ?? 0, column, message: `badge ${key} is assigned to employee ${holder}; revoke it there first`, messageZh: `員工卡 ${key} 已編配給員工 ${holder}，請先在該員工處撤銷` });
+          errors.push({ row: planned.row ?? 0, column, ...heldBadgeMessage(key, holder) });
           continue;
         }
         const lookalike = holders.mistakable(credential);

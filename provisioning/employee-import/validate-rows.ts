@@ -62,6 +62,11 @@ export interface ImportContext {
   mistakableHolder(credential: Credential): { key: string; holder: string } | undefined;
 }
 
+/** The refusal of a badge another employee holds. */
+export function heldBadgeMessage(key: string, holder: string): { message: string; messageZh: string } {
+  return { message: `badge ${key} is assigned to employee ${holder}; revoke it there first`, messageZh: `員工卡 ${key} 已編配給員工 ${holder}，請先在該員工處撤銷` };
+}
+
 /** The refusal of a badge that reads the same as another person's at Wiegand-26 readers (core mistakableFor). */
 export function mistakableBadgeMessage(key: string, otherKey: string, holder: string, row?: number): { message: string; messageZh: string } {
   const where = row === undefined ? `employee ${holder}` : `employee ${holder} on row ${row}`;
@@ -299,7 +304,8 @@ export class EmployeeRecordChecker {
       }
       const holder = context.badgeHolder(key);
       if (holder !== undefined && holder !== employeeNumber) {
-        fail(column, `badge ${key} is assigned to employee ${holder}; revoke it there first`, `員工卡 ${key} 已編配給員工 ${holder}，請先在該員工處撤銷`);
+        const { message, messageZh } = heldBadgeMessage(key, holder);
+        fail(column, message, messageZh);
         return false;
       }
       const reading = wiegand26Reading(credential);
