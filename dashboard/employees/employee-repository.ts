@@ -323,17 +323,16 @@ export class EmployeeRepository {
   }
 
   /**
-   * An assignment in force of a badge that a tap of this one can be taken for (core
-   * mistakableFor): an EM4100 card and a wiegand26 badge with its low 24 bits.
+   * An assignment in force, of someone other than `notHeldBy`, of a badge that a tap of this one
+   * can be taken for (core mistakableFor): an EM4100 card and a wiegand26 badge with its low 24 bits.
    */
-  async mistakableAssignment(credential: Credential): Promise<BadgeView | undefined> {
+  async mistakableAssignment(credential: Credential, notHeldBy: string): Promise<BadgeView | undefined> {
     const counterpart = mistakableCounterpart(credential);
     if (!counterpart) return undefined;
-    const row = await this.db.get<BadgeRow>(`${BADGE_SELECT} WHERE b.credential_kind = ? AND substr(b.credential_uid, -?) = ? AND b.revoked_at IS NULL`, [
-      counterpart.kind,
-      counterpart.uidEndsWith.length,
-      counterpart.uidEndsWith,
-    ]);
+    const row = await this.db.get<BadgeRow>(
+      `${BADGE_SELECT} WHERE b.credential_kind = ? AND substr(b.credential_uid, -?) = ? AND b.revoked_at IS NULL AND b.employee_number <> ?`,
+      [counterpart.kind, counterpart.uidEndsWith.length, counterpart.uidEndsWith, notHeldBy],
+    );
     return row ? toBadgeView(row) : undefined;
   }
 

@@ -293,8 +293,8 @@ export class EmployeeService {
       if (current.employeeNumber === employeeNumber) return { badge: current, created: false, sites: employee.sites };
       throw new BadgeHeldError(credentialKey(credential), current.employeeNumber);
     }
-    const lookalike = await this.repository.mistakableAssignment(credential);
-    if (lookalike && lookalike.employeeNumber !== employeeNumber) {
+    const lookalike = await this.repository.mistakableAssignment(credential, employeeNumber);
+    if (lookalike) {
       throw new BadgeHeldError(credentialKey(credential), lookalike.employeeNumber, credentialKey(lookalike.credential));
     }
     const id = await this.repository.assignBadge(employeeNumber, credential, this.now().toISOString(), access.actor.id);

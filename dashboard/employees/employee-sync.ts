@@ -85,7 +85,7 @@ const inList = (n: number): string => Array.from({ length: n }, () => '?').join(
 /** Badges in force: their holders by `kind:UID`, and the holder of a badge a given one is mistakable for. */
 interface BadgeHolders {
   byKey: Map<string, string>;
-  mistakable(credential: Credential): { key: string; holder: string } | undefined;
+  mistakable(credential: Credential, notHeldBy: string | null): { key: string; holder: string } | undefined;
 }
 
 export class EmployeeSync {
@@ -95,7 +95,7 @@ export class EmployeeSync {
   async context(): Promise<ImportContext> {
     const sites = new Set((await this.options.db.all<{ id: string }>('SELECT id FROM sites')).map((row) => row.id));
     const holders = await this.holders();
-    return { knownSites: sites, knownDepartments: await this.options.departments.knownCodes(), badgeHolder: (key) => holders.byKey.get(key), mistakableHolder: (credential) => holders.mistakable(credential) };
+    return { knownSites: sites, knownDepartments: await this.options.departments.knownCodes(), badgeHolder: (key) => holders.byKey.get(key), mistakableHolder: (credential, employeeNumber) => holders.mistakable(credential, employeeNumber) };
   }
 
   /** Who holds each badge in force, by `kind:UID`, and by what a Wiegand-26 reader reads from it. */
@@ -112,9 +112,9 @@ export class EmployeeSync {
     }
     return {
       byKey,
-      mistakable: (credential) => {
+      mistakable: (credential, notHeldBy) => {
         const reading = wiegand26Reading(credential);
-        const found = reading === undefined ? undefined : byReading.get(reading)?.find((held) => mistakableFor(held.credential, credential));
+        const found = reading === undefined ? undefined : byReading.get(reading)?.find((held) => held.holder !== notHeldBy && mistakableFor(held.credential, credential));
         return found ? { key: credentialKey(found.credential), holder: found.holder } : undefined;
       },
     };
@@ -252,8 +252,8 @@ export class EmployeeSync {
           errors.push({ row: planned.row ?? 0, column, ...heldBadgeMessage(key, holder) });
           continue;
         }
-        const lookalike = holders.mistakable(credential);
-        if (lookalike && lookalike.holder !== planned.employeeNumber && !released.has(lookalike.key)) {
+        const lookalike = holders.mistakable(credential, planned.employeeNumber);
+        if (lookalike && !released.has(lookalike.key)) {
           errors.push({ row: planned.row ?? 0, column, ...mistakableBadgeMessage(key, lookalike.key, lookalike.holder) });
         }
       }

@@ -58,8 +58,8 @@ export interface ImportContext {
   knownSites: Set<string>;
   /** The employee number holding a badge (`kind:UID`, see credentialKey) in the database, if any. */
   badgeHolder(credentialKey: string): string | undefined;
-  /** A badge in the database that a tap of this one can be taken for (core mistakableFor), and who holds it. */
-  mistakableHolder(credential: Credential): { key: string; holder: string } | undefined;
+  /** A badge in the database, held by someone other than `employeeNumber`, that a tap of this one can be taken for (core mistakableFor). */
+  mistakableHolder(credential: Credential, employeeNumber: string | null): { key: string; holder: string } | undefined;
 }
 
 /** The refusal of a badge another employee holds. */
@@ -315,8 +315,8 @@ export class EmployeeRecordChecker {
         fail(column, message, messageZh);
         return false;
       }
-      const held = context.mistakableHolder(credential);
-      if (held && held.holder !== employeeNumber) {
+      const held = context.mistakableHolder(credential, employeeNumber);
+      if (held) {
         const { message, messageZh } = mistakableBadgeMessage(key, held.key, held.holder);
         fail(column, message, messageZh);
         return false;

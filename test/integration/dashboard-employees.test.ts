@@ -417,6 +417,18 @@ describe('dashboard: /api/v1/employees, badges, BLE consent, assign-unknown', ()
     expect((await call('POST', '/employees/E202/badges', { kind: 'wiegand26', uid: '345678' })).status).toBe(201);
   });
 
+  it("refuses a lookalike even to a holder of one of two EM4100 cards that share the bits: the other card would be taken for theirs", async () => {
+    await call('PUT', '/employees/E301', chan({ name: 'First Card' }));
+    await call('PUT', '/employees/E302', chan({ name: 'Second Card' }));
+    // E302's card is given first, so a lookup that stops at the first lookalike finds E302's own.
+    expect((await call('POST', '/employees/E302/badges', { kind: 'em4100', uid: '55C0FFEE' })).status).toBe(201);
+    expect((await call('POST', '/employees/E301/badges', { kind: 'em4100', uid: '66C0FFEE' })).status).toBe(201);
+    const refused = await call('POST', '/employees/E302/badges', { kind: 'wiegand26', uid: 'C0FFEE' });
+    expect(refused.status, refused.raw).toBe(409);
+    expect(refused.body.holder).toBe('E301');
+    expect(await rows("SELECT credential_kind FROM badge_assignments WHERE employee_number = 'E302' AND revoked_at IS NULL")).toEqual([{ credential_kind: 'em4100' }]);
+  });
+
   it('calls onChange inside the transaction: a failing audit rolls the change back', async () => {
     failOn = 'employee.create';
     const failed = await app.inject({ method: 'PUT', url: '/api/v1/employees/E001', payload: chan(), headers: principalHeader(admin) });

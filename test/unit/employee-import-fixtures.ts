@@ -7,7 +7,8 @@ export const context: ImportContext = {
   knownSites: new Set(['TST', 'MK', 'CWB']),
   badgeHolder: (key) => (key === 'mifare:DEADBEEF' ? 'E9000' : undefined),
   // E9001 holds wiegand26:345678: what a Wiegand-26 reader reads from any EM4100 card ending in 345678.
-  mistakableHolder: (credential) => (credential.kind === 'em4100' && credential.uid.endsWith('345678') ? { key: 'wiegand26:345678', holder: 'E9001' } : undefined),
+  mistakableHolder: (credential, employeeNumber) =>
+    credential.kind === 'em4100' && credential.uid.endsWith('345678') && employeeNumber !== 'E9001' ? { key: 'wiegand26:345678', holder: 'E9001' } : undefined,
 };
 
 export const HEADER = IMPORT_COLUMNS.join(',');
