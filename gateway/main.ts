@@ -131,7 +131,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, deps: 
       clock,
       logger: logger.child({ part: 'desk' }),
     });
-    await desk.restoreDebounceWindow();
+    await desk.restoreAfterRestart();
     cleanups.push(() => desk.idle());
     desk.on('outcome', (outcome) => {
       tapCounts[outcome.result] += 1;

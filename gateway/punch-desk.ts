@@ -7,7 +7,7 @@ import type { Punch, PunchDirection, PunchMethod } from '../core/punch.js';
 import { localDay } from '../core/time.js';
 import type { Clock } from './clock.js';
 import type { RosterIndex } from './roster-index.js';
-import type { Outbox, PunchToCommit, RefusedTap } from './store/outbox.js';
+import { dayCountKey, type Outbox, type PunchToCommit, type RefusedTap } from './store/outbox.js';
 
 export type TapResult = 'accepted' | 'unknown' | 'revoked' | 'duplicate' | 'error';
 
@@ -89,10 +89,10 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
   }
 
   /**
-   * After a restart, taps just before it still debounce taps just after it; and today's punch
+   * After a restart: taps just before it still debounce taps just after it, and today's punch
    * counts are read now, not by the first tap.
    */
-  async restoreDebounceWindow(): Promise<void> {
+  async restoreAfterRestart(): Promise<void> {
     const { clock, debounceMs, outbox, timeZone } = this.options;
     const day = localDay(clock.now(), timeZone);
     this.punchesOnDay = { day, counts: await outbox.countsOnDay(day) };
@@ -185,7 +185,7 @@ export class PunchDesk extends EventEmitter<DeskEvents> {
       const agoMs = Math.max(0, tap.occurredMsAgo ?? 0);
       const tapTime = agoMs > 0 ? new Date(now.getTime() - agoMs) : now;
       const tapDay = agoMs > 0 ? localDay(tapTime, timeZone) : day;
-      const personKey = employee ? `employee:${employee.id}` : `credential:${key}`;
+      const personKey = dayCountKey(employee?.id ?? null, key);
       // Counted on the day the punch belongs to, so badge taps keep alternating around it.
       const counts = tapDay === day ? punchesToday : new Map<string, number>();
       let count = counts.get(personKey);

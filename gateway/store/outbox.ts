@@ -55,6 +55,11 @@ export interface ServerVerdicts {
 /** SQLite's bound-parameter limit is far above this; the chunks keep each statement small. */
 const ID_CHUNK = 500;
 
+/** Who a day's punch count is of: the employee, or for a badge of nobody on the roster, the badge. */
+export function dayCountKey(employeeId: string | null, credentialKey: string): string {
+  return employeeId === null ? `credential:${credentialKey}` : `employee:${employeeId}`;
+}
+
 /**
  * The punch outbox: every punch is a row here before anyone is told it counted, and stays until
  * the server has acknowledged it (and local retention has passed).
@@ -113,17 +118,14 @@ export class Outbox {
     return row?.n ?? 0;
   }
 
-  /**
-   * Punches per person on a local day, keyed as the desk counts them: `employee:ID`, and
-   * `credential:KEY` for badges of nobody on the roster. One query, when the desk's day begins.
-   */
+  /** Punches per person on a local day, by dayCountKey. One query, when the desk's day begins. */
   async countsOnDay(localDay: string): Promise<Map<string, number>> {
     const rows = await this.db.all<{ employee_id: string | null; credential_key: string; n: number }>(
       `SELECT employee_id, credential_key, count(*) AS n FROM punches WHERE local_day = ?
         GROUP BY employee_id, CASE WHEN employee_id IS NULL THEN credential_key END`,
       [localDay],
     );
-    return new Map(rows.map((row) => [row.employee_id === null ? `credential:${row.credential_key}` : `employee:${row.employee_id}`, row.n]));
+    return new Map(rows.map((row) => [dayCountKey(row.employee_id, row.credential_key), row.n]));
   }
 
   /** Newest first. */

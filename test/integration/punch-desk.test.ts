@@ -149,7 +149,7 @@ describe('punch desk over a real SQLite store', () => {
     await desk.submit({ readerId: 'door', read });
     clock.advance(10_000);
     desk = makeDesk();
-    await desk.restoreDebounceWindow();
+    await desk.restoreAfterRestart();
     expect((await desk.submit({ readerId: 'door', read })).result).toBe('duplicate');
   });
 
@@ -161,7 +161,7 @@ describe('punch desk over a real SQLite store', () => {
     // The clock is set back an hour: the punch above now lies in the future.
     clock = new ManualClock('2026-11-23T00:59:00.000Z');
     desk = makeDesk();
-    await desk.restoreDebounceWindow();
+    await desk.restoreAfterRestart();
     expect((await desk.submit({ readerId: 'door', read })).result).toBe('accepted');
   });
 
