@@ -100,9 +100,11 @@ export function wiegand26Reading(credential: Credential): string | undefined {
 
 /**
  * Whether a tap of one credential can be taken for the other: an EM4100 card and a wiegand26 badge
- * with the card's low 24 bits are the same reading at a Wiegand-26 reader, where the wiegand26
- * badge matches first. Held by two people, one person's tap there is recorded as the other's. (Two
- * EM4100 cards sharing those bits are not: the gateway then matches neither through them.)
+ * with the card's low 24 bits are the same reading at a Wiegand-26 reader. Held by two people,
+ * that reader cannot tell whose tap it was (the dashboard refuses such pairs; a gateway given one
+ * anyway guesses neither). Two EM4100 cards sharing those bits are not mistakable for each other
+ * in this sense: each is told apart at an EM4100 reader, and the gateway guesses neither at a
+ * Wiegand-26 reader.
  */
 export function mistakableFor(a: Credential, b: Credential): boolean {
   if (a.kind === b.kind) return false;
